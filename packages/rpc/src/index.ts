@@ -1,0 +1,7 @@
+export * from './errors.js'
+export * from './errno.js'
+export { XdrReader } from './xdr/reader.js'
+export { XdrWriter } from './xdr/writer.js'
+export * as xdr from './xdr/codec.js'
+export type { Codec, Infer } from './xdr/codec.js'
+export * from './programs/program.js'
