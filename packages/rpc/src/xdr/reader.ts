@@ -42,7 +42,7 @@ export class XdrReader {
 
   /** opaque[n]: n bytes plus padding to 4, as a subarray. */
   fixed (n: number): Buffer {
-    const padded = (n + 3) & ~3
+    const padded = n + ((4 - (n & 3)) & 3) // not (n + 3) & ~3: that wraps to negative past 2^31
     const p = this.#need(padded, `opaque[${n}]`)
     return this.buf.subarray(p, p + n)
   }
@@ -69,4 +69,10 @@ export class XdrReader {
   }
 
   skip (n: number): void { this.#need(n, 'skipped bytes') }
+
+  /**
+   * Claim the next n bytes (no padding) and return their offset in `buf`, for hand-written
+   * decoders of fixed-size structs that read `buf` directly after one bounds check.
+   */
+  take (n: number): number { return this.#need(n, 'fixed-size struct') }
 }

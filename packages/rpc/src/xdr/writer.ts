@@ -74,7 +74,7 @@ export class XdrWriter {
 
   /** opaque[n]: exactly n bytes (shorter input is zero-filled) plus padding. */
   fixed (b: Uint8Array, n = b.length): this {
-    const padded = (n + 3) & ~3
+    const padded = n + ((4 - (n & 3)) & 3) // not (n + 3) & ~3: that wraps to negative past 2^31
     this.#room(padded)
     const s = this.#slab
     const p = this.#pos
@@ -93,7 +93,7 @@ export class XdrWriter {
   string (s: string): this {
     const n = Buffer.byteLength(s, 'utf8')
     this.u32(n)
-    const padded = (n + 3) & ~3
+    const padded = n + ((4 - (n & 3)) & 3) // not (n + 3) & ~3: that wraps to negative past 2^31
     this.#room(padded)
     const p = this.#pos
     this.#slab.write(s, p, n, 'utf8')
