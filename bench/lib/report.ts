@@ -62,6 +62,12 @@ export function fmtMiB (bytes: number): string { return `${(bytes / 1048576).toF
 const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
   2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042]
 
+export function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const h = s.length >> 1
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2
+}
+
 /** Mean and relative margin of error (95 %, in percent) of a few samples. */
 export function meanRme (xs: number[]): { mean: number, rme: number } {
   const n = xs.length
