@@ -21,7 +21,7 @@ import { once } from 'node:events'
 import {
   DumpProgram, FopProgram, GfxDictType, ROOT_GFID, RpcClient, RpcServer, XdrWriter, encodeCallRecord, encodeReplyRecord,
   AcceptStat, NULL_AUTH, type GfxLookupReq, type GfxReadReq, type GfxReadRsp, type GfxValue, type BoundProc,
-} from './lib/rpc.js'
+} from '@gluster-ts/rpc'
 import { lookupValue, readData, READ_BYTES, dict20 } from './lib/xdr-fixtures.js'
 import { fmtMiB, fmtNum, fmtPct, fmtRatio, meanRme, median, printMachine, printTable, type Row } from './lib/report.js'
 
@@ -273,6 +273,8 @@ const cases: Case[] = [
 
 const rate = (c: Case, s: Segment): number => c.unit === 'ops/s' ? s.ops * 1000 / s.ms : (s.ops * c.sizes.resp / 1048576) * 1000 / s.ms
 
+resetPeak()
+console.log(`RSS after setup (client, server, fixtures loaded; after GC): ${fmtMiB(peakRss)}`)
 console.log(`${SEGMENTS} segments per row after a warm-up, ours and raw alternating; caps per row: ` +
   `small calls ${fmtNum(SMALL.maxOps)} or ${SMALL.maxMs / 1000} s, READ ${READ.maxBytes / 1024 ** 3} GiB or ${READ.maxMs / 1000} s`)
 console.log('rate = median of the segments; MiB/s counts reply bytes (the READ data direction), ops/s completed calls')

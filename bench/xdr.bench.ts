@@ -6,7 +6,8 @@
 //   (c) gfx_dict      20 keys covering the value types a client sends (INT, UINT, DOUBLE, STR,
 //                     PTR, GFUUID, MDATA)
 // Before timing, both libraries must produce byte-identical encodings and both decoders must
-// round-trip the fixture bytes; any difference aborts the run.
+// round-trip the fixture bytes; any difference aborts the run. Timing: tinybench, 64 operations
+// per sample, the whole set run 3 times, each task keeping its best round (lib/report.ts).
 //
 // Fairness notes:
 //   * Our encoder reuses one XdrWriter (as RpcClient/ServerConnection do); js-xdr's public
@@ -20,17 +21,18 @@
 //     (XdrWriter.raw + finishChunks, the server's path) and decodes data as a subarray. The peer
 //     encodes the header struct with toXDR and sends data as its own chunk; it decodes the header
 //     with an XdrReader and takes the rest of the record as data.
-import { Bench } from 'tinybench'
 import {
   GfxCommon2iattRsp, GfxDict, GfxReadRsp, XdrWriter, gfxDictXdrSize, xdr, type GfxReadRsp as GfxReadRspT,
-} from './lib/rpc.js'
+} from '@gluster-ts/rpc'
 import {
   OURS, PDict, PEER, PLookupRsp, PReadRsp, WORKLOAD_LEGEND, WORKLOAD_NAMES, dict20, dictBytes, dictPeer, flat, lookupBytes,
   lookupPeer, lookupValue, mustEqual, peerDecodeRead, readBytes, readData, readPeer, readValue,
 } from './lib/xdr-fixtures.js'
-import { batched, fmtNum, fmtPct, fmtRatio, printMachine, printTable, type Row } from './lib/report.js'
+import { batched, bestOfRounds, fmtNum, fmtPct, fmtRatio, printMachine, printTable, type Row, type TaskResult } from './lib/report.js'
 
 const TIME_MS = 500
+/** The whole set runs this many times; each task keeps its best round (see bestOfRounds). */
+const ROUNDS = 3
 const WARMUP_MS = 150
 /** Operations per timed sample: one op is ~1–20 µs, so a sample holds enough work to dwarf the timer. */
 const BATCH = 64
@@ -128,27 +130,21 @@ for (const wl of workloads) validate(wl)
 
 printMachine('XDR codec: gluster-ts vs @stellar/js-xdr 4.0.0')
 console.log(`validated: ${workloads.length} workloads, encodings byte-identical, both decoders lossless`)
-console.log(`tinybench, ${TIME_MS} ms per task after ${WARMUP_MS} ms warm-up, ${BATCH} operations per sample`)
+console.log(`tinybench, ${TIME_MS} ms per task after ${WARMUP_MS} ms warm-up, ${BATCH} operations per sample, best of ${ROUNDS} rounds`)
 for (const l of WORKLOAD_LEGEND) console.log(`  ${l}`)
 console.log('')
 
-const bench = new Bench({ time: TIME_MS, warmupTime: WARMUP_MS, warmupIterations: 16, iterations: 32, throws: true })
+const tasks: Array<[string, () => void]> = []
 const taskName = (wl: Workload, op: string, who: string): string => `${wl.name} ${op}|${who}`
 for (const wl of workloads) {
   for (const op of ['encode', 'decode'] as const) {
     for (const [who, impl] of [[OURS, wl.ours], [PEER, wl.peer]] as const) {
-      bench.add(taskName(wl, op, who), op === 'encode' ? batched(impl.encode, undefined, BATCH) : batched(impl.decode, wl.bytes, BATCH))
+      tasks.push([taskName(wl, op, who), op === 'encode' ? batched(impl.encode, undefined, BATCH) : batched(impl.decode, wl.bytes, BATCH)])
     }
   }
 }
-await bench.run()
-
-const opsOf = (name: string): { ops: number, rme: number } => {
-  const task = bench.getTask(name)
-  const r = task?.result
-  if (r === undefined || !('latency' in r)) throw new Error(`task ${name} has no result (${r?.state ?? 'missing'})`)
-  return { ops: BATCH * 1000 / r.latency.mean, rme: r.latency.rme }
-}
+const results = await bestOfRounds(tasks, { rounds: ROUNDS, timeMs: TIME_MS, warmupMs: WARMUP_MS, perCall: BATCH })
+const opsOf = (name: string): TaskResult => results.get(name)!
 
 const rows: Row[] = []
 const ratios: Array<[string, number]> = []

@@ -2,6 +2,7 @@
 // (style.md §8: name | ops/s or MiB/s | ±% | × vs baseline).
 import os from 'node:os'
 import { execFileSync } from 'node:child_process'
+import { Bench } from 'tinybench'
 
 export interface Machine { node: string, cpu: string, cores: number, os: string, commit: string, date: string, load: string }
 
@@ -97,4 +98,30 @@ export function batched<A> (op: (arg: A) => unknown, arg: A, n: number): () => v
       sink.n += x
     }`) as (op: (arg: A) => unknown, arg: A, s: typeof sink, n: number) => () => void
   return make(op, arg, sink, n)
+}
+
+export interface TaskResult { ops: number, rme: number }
+
+/**
+ * Run the tasks `rounds` times (a fresh tinybench each round, tasks in the same order) and keep,
+ * per task, the round with the highest rate. Other processes on a shared machine only ever slow
+ * a round down, so the best round is the least disturbed one. `perCall` = operations per call.
+ */
+export async function bestOfRounds (tasks: Array<[string, () => void]>, opts: {
+  rounds: number, timeMs: number, warmupMs: number, perCall: number
+}): Promise<Map<string, TaskResult>> {
+  const best = new Map<string, TaskResult>()
+  for (let round = 0; round < opts.rounds; round++) {
+    const bench = new Bench({ time: opts.timeMs, warmupTime: opts.warmupMs, warmupIterations: 16, iterations: 32, throws: true })
+    for (const [name, fn] of tasks) bench.add(name, fn)
+    await bench.run()
+    for (const [name] of tasks) {
+      const r = bench.getTask(name)?.result
+      if (r === undefined || !('latency' in r)) throw new Error(`task ${name} has no result (${r?.state ?? 'missing'})`)
+      const cur = { ops: opts.perCall * 1000 / r.latency.mean, rme: r.latency.rme }
+      const prev = best.get(name)
+      if (prev === undefined || cur.ops > prev.ops) best.set(name, cur)
+    }
+  }
+  return best
 }

@@ -5,7 +5,7 @@ import type { XdrTypeClass } from '@stellar/js-xdr'
 import {
   GfxCommon2iattRsp, GfxDict, GfxDictType, GfxReadRsp, gfxDictXdrSize, xdr,
   type GfxIattx, type GfxMdataIatt, type GfxReadRsp as GfxReadRspT, type GfxValue,
-} from './rpc.js'
+} from '@gluster-ts/rpc'
 
 export const PEER = '@stellar/js-xdr'
 export const OURS = 'gluster-ts'

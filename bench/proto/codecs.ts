@@ -4,7 +4,7 @@
 import {
   GfxDictType, GfxMdataIatt, protocolError, xdr,
   type Codec, type GfxDict, type GfxIattx, type GfxValue, type XdrReader, type XdrWriter,
-} from '../lib/rpc.js'
+} from '@gluster-ts/rpc'
 import { ProtoXdrReader } from './reader.js'
 import { ProtoXdrWriter } from './writer.js'
 
@@ -66,6 +66,20 @@ export function encodeGfxIattxFast (w: ProtoXdrWriter, v: GfxIattx): void {
 }
 
 export const GfxIattxFast: ProtoCodec<GfxIattx> = { encode: encodeGfxIattxFast, decode: decodeGfxIattxFast }
+
+/** gfx_mdata_iatt (36 bytes), hand-written like gfx_iattx (iatt.ts builds it with struct()). */
+export function decodeGfxMdataIattFast (r: ProtoXdrReader): GfxMdataIatt {
+  const p = r.take(36)
+  const v = r.view
+  return {
+    ia_atime: v.getBigInt64(p),
+    ia_mtime: v.getBigInt64(p + 8),
+    ia_ctime: v.getBigInt64(p + 16),
+    ia_atime_nsec: v.getUint32(p + 24),
+    ia_mtime_nsec: v.getUint32(p + 28),
+    ia_ctime_nsec: v.getUint32(p + 32),
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // gfx_dict
@@ -144,7 +158,7 @@ export function decodeValueFast (r: ProtoXdrReader, type: number): GfxValue {
     case GfxDictType.PTR: return { type, value: r.opaque() }
     case GfxDictType.GFUUID: return { type, value: r.fixed(16) }
     case GfxDictType.IATT: return { type, value: decodeGfxIattxFast(r) }
-    case GfxDictType.MDATA: return { type, value: GfxMdataIatt.decode(asR(r)) }
+    case GfxDictType.MDATA: return { type, value: decodeGfxMdataIattFast(r) }
     default: throw protocolError(`gfx_dict: unknown value type ${type} at offset ${r.pos - 4}`)
   }
 }

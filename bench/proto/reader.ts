@@ -2,12 +2,13 @@
 // bench/results/xdr.md. Same public API and errors; the codecs in packages/rpc run on it
 // unchanged. Differences from XdrReader:
 //   1. 64-bit reads use a DataView over `buf` (getBigUint64 ~2× faster than
-//      Buffer#readBigUInt64BE, which builds the value from two BigInt() calls, a shift and an add);
-//      32-bit reads use it too (no argument validation).
+//      Buffer#readBigUInt64BE, which builds the value from two BigInt() calls, a shift and an add).
+//      32-bit reads are plain byte arithmetic (~8 ns vs ~22 ns for readUInt32BE, no validation),
+//      so a reader that only walks 32-bit header fields never creates the DataView.
 //   2. `view` is public (created on first use) so hand-written fixed-size decoders (gfx_iattx)
 //      can use it.
 //   3. #need takes no description string: the message is built only when it throws.
-import { protocolError } from '../lib/rpc.js'
+import { protocolError } from '@gluster-ts/rpc'
 
 export class ProtoXdrReader {
   readonly buf: Buffer
@@ -35,8 +36,18 @@ export class ProtoXdrReader {
     return p
   }
 
-  u32 (): number { return this.view.getUint32(this.#need(4, W_U32)) }
-  i32 (): number { return this.view.getInt32(this.#need(4, W_I32)) }
+  u32 (): number {
+    const p = this.#need(4, W_U32)
+    const b = this.buf
+    return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!)
+  }
+
+  i32 (): number {
+    const p = this.#need(4, W_I32)
+    const b = this.buf
+    return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!
+  }
+
   u64 (): bigint { return this.view.getBigUint64(this.#need(8, W_U64)) }
   i64 (): bigint { return this.view.getBigInt64(this.#need(8, W_I64)) }
   f64 (): number { return this.view.getFloat64(this.#need(8, W_F64)) }

@@ -4,26 +4,26 @@
 // Variants, all validated byte-identical to the fixtures before timing:
 //   current    packages/rpc as it is (XdrWriter/XdrReader, iatt.ts, dict.ts)
 //   A: w/r     the package's codecs unchanged, on ProtoXdrWriter/ProtoXdrReader (DataView
-//              stores and loads, padding loop, ASCII string loop): changes to xdr/writer.ts and
-//              xdr/reader.ts only
-//   B: A+codec A plus decodeGfxIattx on the DataView, gfx_dict key cache on encode, keys read
-//              without a subarray on decode (iatt.ts, dict.ts)
+//              stores, DataView 64-bit loads, byte-arithmetic 32-bit loads, padding loop, ASCII
+//              string loop): changes to xdr/writer.ts and xdr/reader.ts only
+//   B: A+codec A plus gfx_iattx/gfx_mdata_iatt decode on the DataView, gfx_dict key cache on
+//              encode, interned keys read without a subarray on decode (iatt.ts, dict.ts)
 //   peer       @stellar/js-xdr 4.0.0
-import { Bench } from 'tinybench'
 import {
   GfxCommon2iattRsp, GfxDict, GfxReadRsp, XdrWriter, xdr, type Codec,
-} from '../lib/rpc.js'
+} from '@gluster-ts/rpc'
 import {
   PDict, PEER, PLookupRsp, PReadRsp, WORKLOAD_LEGEND, WORKLOAD_NAMES, dict20, dictBytes, dictPeer, flat, lookupBytes,
   lookupPeer, lookupValue, mustEqual, peerDecodeRead, readBytes, readData, readPeer, readValue,
 } from '../lib/xdr-fixtures.js'
-import { batched, fmtNum, fmtPct, fmtRatio, printMachine, printTable, type Row } from '../lib/report.js'
+import { batched, bestOfRounds, fmtNum, fmtPct, fmtRatio, printMachine, printTable, type Row, type TaskResult } from '../lib/report.js'
 import { ProtoXdrWriter } from './writer.js'
 import {
   GfxCommon2iattRspFast, GfxDictFast, GfxReadRspFast, decodeFast, encodeFast, onProto, type ProtoCodec,
 } from './codecs.js'
 
 const TIME_MS = 500
+const ROUNDS = 3
 const WARMUP_MS = 150
 const BATCH = 64
 
@@ -99,27 +99,22 @@ for (const wl of workloads) {
 
 printMachine('XDR codec prototypes (bench/proto): current vs proposed vs @stellar/js-xdr')
 console.log(`validated: every variant byte-identical on ${workloads.length} workloads`)
-console.log(`tinybench, ${TIME_MS} ms per task after ${WARMUP_MS} ms warm-up, ${BATCH} operations per sample`)
+console.log(`tinybench, ${TIME_MS} ms per task after ${WARMUP_MS} ms warm-up, ${BATCH} operations per sample, best of ${ROUNDS} rounds`)
 for (const l of WORKLOAD_LEGEND) console.log(`  ${l}`)
 console.log('')
 
-const bench = new Bench({ time: TIME_MS, warmupTime: WARMUP_MS, warmupIterations: 16, iterations: 32, throws: true })
+const tasks: Array<[string, () => void]> = []
 const key = (wl: Workload, op: string, v: string): string => `${wl.name} ${op}|${v}`
 for (const wl of workloads) {
   for (const op of ['encode', 'decode'] as const) {
     for (const v of VARIANTS) {
       const impl = wl.impls[v]!
-      bench.add(key(wl, op, v), op === 'encode' ? batched(impl.encode, undefined, BATCH) : batched(impl.decode, wl.bytes, BATCH))
+      tasks.push([key(wl, op, v), op === 'encode' ? batched(impl.encode, undefined, BATCH) : batched(impl.decode, wl.bytes, BATCH)])
     }
   }
 }
-await bench.run()
-
-const opsOf = (name: string): { ops: number, rme: number } => {
-  const r = bench.getTask(name)?.result
-  if (r === undefined || !('latency' in r)) throw new Error(`task ${name} has no result`)
-  return { ops: BATCH * 1000 / r.latency.mean, rme: r.latency.rme }
-}
+const results = await bestOfRounds(tasks, { rounds: ROUNDS, timeMs: TIME_MS, warmupMs: WARMUP_MS, perCall: BATCH })
+const opsOf = (name: string): TaskResult => results.get(name)!
 const rows: Row[] = []
 for (const wl of workloads) {
   for (const op of ['encode', 'decode'] as const) {

@@ -1,0 +1,129 @@
+// Volume definitions and the client volfiles glusterd serves for them, printed the way glusterd
+// 10.3 prints them (gluster-cluster.md §1.2–§1.6; captures/volfiles/vol1.tcp-fuse.vol): leaves
+// first, four-space indent, options in reverse order of being set, a blank line between volumes.
+import { randomUUID } from 'node:crypto'
+
+export interface BrickConfig {
+  /** host the brick listens on, as clients reach it ("127.0.0.1") */
+  host: string
+  /** the brick directory (absolute); also the `remote-subvolume` name clients ask for */
+  path: string
+  /** the brick's port, when fixed; 0 or absent = any free port */
+  port?: number
+}
+
+export interface VolumeConfig {
+  name: string
+  /** the volume UUID */
+  id: string
+  /** copies of each file: 1 = pure distribute */
+  replica: number
+  /** 1 = the last brick of each replica set is an arbiter (replica 3 only) */
+  arbiter?: number
+  /** bricks in volume order; replica sets are consecutive groups of `replica` */
+  bricks: BrickConfig[]
+  /** client-side option overrides: `ping-timeout` (default 42) */
+  options?: Record<string, string>
+}
+
+/** One xlator of a volfile: options are given in the order they are printed. */
+interface Xlator { name: string, type: string, options: Array<[string, string]>, subvolumes: string[] }
+
+export function newVolumeConfig (o: { name: string, replica: number, arbiter?: number, bricks: BrickConfig[], id?: string }): VolumeConfig {
+  const v: VolumeConfig = { name: o.name, id: o.id ?? randomUUID(), replica: o.replica, bricks: o.bricks }
+  if (o.arbiter !== undefined && o.arbiter > 0) v.arbiter = o.arbiter
+  validateVolume(v)
+  return v
+}
+
+/** Throws when the volume cannot exist (bad name, brick count not a multiple of replica …). */
+export function validateVolume (v: VolumeConfig): void {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v.name)) throw new Error(`volume name ${JSON.stringify(v.name)}: use letters, digits, '-' and '_'`)
+  if (!Number.isInteger(v.replica) || v.replica < 1) throw new Error(`volume ${v.name}: replica must be ≥ 1`)
+  if (v.bricks.length === 0 || v.bricks.length % v.replica !== 0) {
+    throw new Error(`volume ${v.name}: ${v.bricks.length} bricks is not a multiple of replica ${v.replica}`)
+  }
+  if ((v.arbiter ?? 0) > 0 && (v.replica !== 3 || v.arbiter !== 1)) throw new Error(`volume ${v.name}: arbiter needs replica 3 arbiter 1`)
+  const seen = new Set<string>()
+  for (const b of v.bricks) {
+    const k = `${b.host}:${b.path}`
+    if (seen.has(k)) throw new Error(`volume ${v.name}: brick ${k} listed twice`)
+    seen.add(k)
+  }
+}
+
+/** Whether brick `index` of `v` is an arbiter (the third of its replica set when arbiter 1). */
+export function isArbiterBrick (v: VolumeConfig, index: number): boolean {
+  return (v.arbiter ?? 0) === 1 && v.replica === 3 && index % 3 === 2
+}
+
+/**
+ * The client volfile (`<vol>.tcp-fuse.vol`). `glusterdPort`, when not 24007, is written as
+ * `remote-port` of every protocol/client, so clients ask *our* glusterd's portmapper for the
+ * brick port (and again after a brick restarts on another port).
+ */
+export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number } = {}): string {
+  const xl: Xlator[] = []
+  const clients = v.bricks.map((b, i): string => {
+    const name = `${v.name}-client-${i}`
+    const options: Array<[string, string]> = [
+      ['send-gids', 'true'],
+      ['strict-locks', 'off'],
+      ['transport.socket.keepalive-count', '9'],
+      ['transport.socket.keepalive-interval', '2'],
+      ['transport.socket.keepalive-time', '20'],
+      ['transport.tcp-user-timeout', '0'],
+      ['transport.socket.ssl-enabled', 'off'],
+      ['transport.address-family', 'inet'],
+      ['transport-type', 'tcp'],
+      ['remote-subvolume', b.path],
+    ]
+    if (opts.glusterdPort !== undefined && opts.glusterdPort !== 24007) options.push(['remote-port', String(opts.glusterdPort)])
+    options.push(['remote-host', b.host], ['ping-timeout', v.options?.['ping-timeout'] ?? '42'])
+    xl.push({ name, type: 'protocol/client', options, subvolumes: [] })
+    return name
+  })
+  let children = clients
+  if (v.replica > 1) {
+    children = []
+    for (let j = 0; j * v.replica < clients.length; j++) {
+      const set = clients.slice(j * v.replica, (j + 1) * v.replica)
+      const name = `${v.name}-replicate-${j}`
+      const options: Array<[string, string]> = [
+        ['use-anonymous-inode', 'yes'],
+        ['use-compound-fops', 'off'],
+        ['granular-entry-heal', 'on'],
+      ]
+      if ((v.arbiter ?? 0) > 0) options.push(['arbiter-count', String(v.arbiter)])
+      options.push(['volume-id', v.id], ['afr-pending-xattr', set.join(',')])
+      xl.push({ name, type: 'cluster/replicate', options, subvolumes: set })
+      children.push(name)
+    }
+  }
+  const chain: Array<[string, string, Array<[string, string]>]> = [
+    [`${v.name}-dht`, 'cluster/distribute', [['force-migration', 'off'], ['lock-migration', 'off']]],
+    [`${v.name}-utime`, 'features/utime', [['noatime', 'on']]],
+    [`${v.name}-write-behind`, 'performance/write-behind', []],
+    [`${v.name}-open-behind`, 'performance/open-behind', []],
+    [`${v.name}-quick-read`, 'performance/quick-read', []],
+    [`${v.name}-md-cache`, 'performance/md-cache', []],
+    [v.name, 'debug/io-stats', [
+      ['global-threading', 'off'], ['count-fop-hits', 'off'], ['latency-measurement', 'off'], ['threads', '16'], ['log-level', 'INFO'],
+    ]],
+  ]
+  let below = children
+  for (const [name, type, options] of chain) {
+    xl.push({ name, type, options, subvolumes: below })
+    below = [name]
+  }
+  return printVolfile(xl)
+}
+
+function printVolfile (xl: Xlator[]): string {
+  return xl.map(x => {
+    let s = `volume ${x.name}\n    type ${x.type}\n`
+    for (const [k, val] of x.options) s += `    option ${k} ${val}\n`
+    if (x.subvolumes.length > 0) s += `    subvolumes ${x.subvolumes.join(' ')}\n`
+    return s + 'end-volume\n'
+  }).join('\n')
+}

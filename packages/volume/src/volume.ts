@@ -1,0 +1,657 @@
+// The public face: Volume.connect() and an fs/promises-shaped read API over the client graph.
+import { posix } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import {
+  CallbackProgram, FopProgram, GlusterError, RpcClient, getSpec, gfxDictBin, gfxUint,
+  type GfxValue,
+} from '@gluster-ts/rpc'
+import { parseServers, type VolfileServer } from './servers.js'
+import { fetchVolfile } from './bootstrap.js'
+import { buildClientGraph, type ClientGraph, type ClientSpec, type ReplicateSpec, type XlatorOptions } from './graph.js'
+import { BrickClient, type BrickOptions } from './brick.js'
+import { Replicate, type ReadTiming } from './replicate.js'
+import { Distribute, type Inode } from './distribute.js'
+import { Dirent, Stats, gfidString, type StatFs } from './stats.js'
+import { VolumeReadStream, type ReadStreamOptions } from './read-stream.js'
+
+export interface VolumeOptions {
+  /** volfile servers: 'host', 'host:port', '[v6]:port', 'unix:/path' (port 0 or none: 24007) */
+  servers: string | readonly string[]
+  /** the volume (volfile id) */
+  volume: string
+  signal?: AbortSignal
+  /** options per translator, as glfs_set_xlator_option (globs allowed: '*-replicate-*') */
+  xlatorOptions?: XlatorOptions
+  /** AFR read-hash-mode for every replica set (default: the volfile's, else 1 = gfid hash) */
+  readHashMode?: number
+  /** override every brick's ping-timeout, ms */
+  pingTimeoutMs?: number
+  /** deadline of the volfile fetch across all servers, ms (default 5000) */
+  bootstrapTimeoutMs?: number
+  /** stagger between volfile servers, ms (default 250) */
+  staggerMs?: number
+  /** deadline of one brick connect + handshake, ms (default 5000) */
+  connectTimeoutMs?: number
+  /** how long connect() waits for bricks, ms (default connectTimeoutMs) */
+  bricksTimeoutMs?: number
+  /** hedge a read to another copy after this long, ms (default 300; 0 = never) */
+  hedgeAfterMs?: number
+  /** once a quorum answered a LOOKUP, wait at most this long for the other bricks, ms (default 300) */
+  stragglerMs?: number
+  /** per-attempt deadline of one fop on one brick, ms (default 10000) */
+  attemptTimeoutMs?: number
+  /** deadline of the PING that decides whether a late brick is slow, ms (default 1000) */
+  probeTimeoutMs?: number
+  /** reconnect backoff: first and longest delay, ms (defaults 200 and 3000) */
+  reconnectInitialMs?: number
+  reconnectMaxMs?: number
+  /** files up to this size come back inside the LOOKUP reply (glusterfs.content); 0 disables (default 65536) */
+  quickReadBytes?: number
+  /** READ size and READs in flight of readFile/createReadStream (defaults 131072 and 4) */
+  readChunkBytes?: number
+  readWindow?: number
+  /** how long a resolved directory is trusted, ms (default 1000, like FUSE's entry-timeout) */
+  entryTimeoutMs?: number
+  /** bind source ports below 1024 (root) for clusters with server.allow-insecure off */
+  privilegedPort?: boolean
+  uid?: number
+  gid?: number
+  groups?: number[]
+}
+
+export interface OpOptions { signal?: AbortSignal }
+
+export interface ReaddirOptions extends OpOptions {
+  withFileTypes?: boolean
+  /** fill Dirent.stats from READDIRP's attributes */
+  stats?: boolean
+}
+
+interface Graph {
+  text: string
+  graph: ClientGraph
+  bricks: Map<string, BrickClient>
+  dht: Distribute
+}
+
+const F_OK = 0
+const S_IFMT = 0o170000
+const MAX_SYMLINKS = 40
+
+function brickKey (c: ClientSpec): string {
+  return JSON.stringify([c.name, c.host, c.port ?? 0, c.brickPath, c.username ?? '', c.password ?? '', c.pingTimeoutSec])
+}
+
+function err (code: string, message: string, extra: Record<string, unknown>): GlusterError {
+  const e = new GlusterError(code, `${code}: ${message}`, extra)
+  return e
+}
+
+/** An open file: reads go through the brick's anonymous fd, so there is nothing to re-open. */
+export class FileHandle {
+  readonly #vol: Volume
+  readonly #path: string
+  #inode: Inode
+  #closed = false
+
+  constructor (vol: Volume, path: string, inode: Inode) {
+    this.#vol = vol
+    this.#path = path
+    this.#inode = inode
+  }
+
+  get gfid (): string { return gfidString(this.#inode.gfid) }
+  get path (): string { return this.#path }
+
+  #check (): void {
+    if (this.#closed) throw new GlusterError('EBADF', `EBADF: file handle for '${this.#path}' is closed`, { path: this.#path, syscall: 'read' })
+  }
+
+  /** Read into `buffer` (like fs FileHandle.read); position null/undefined is not tracked: pass one. */
+  async read (buffer: Buffer, offset = 0, length = buffer.length - offset, position = 0, opts: OpOptions = {}): Promise<{ bytesRead: number, buffer: Buffer }> {
+    this.#check()
+    let done = 0
+    while (done < length) {
+      const want = Math.min(length - done, 1 << 20)
+      const d = await this.#vol._read(this.#inode, position + done, want, { ...opts, path: this.#path })
+      d.copy(buffer, offset + done)
+      done += d.length
+      if (d.length < want) break
+    }
+    return { bytesRead: done, buffer }
+  }
+
+  async stat (opts: OpOptions = {}): Promise<Stats> {
+    this.#check()
+    this.#inode = await this.#vol._refresh(this.#inode, { ...opts, path: this.#path })
+    return new Stats(this.#inode.stat)
+  }
+
+  async readFile (opts: OpOptions = {}): Promise<Buffer> {
+    this.#check()
+    return await this.#vol._readAll(this.#inode, { ...opts, path: this.#path })
+  }
+
+  createReadStream (opts: Omit<ReadStreamOptions, 'chunkBytes' | 'window'> = {}): VolumeReadStream {
+    this.#check()
+    return this.#vol._stream(this.#inode, this.#path, opts)
+  }
+
+  async close (): Promise<void> { this.#closed = true }
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+}
+
+/** A directory being read: an async iterable of Dirents, paging through READDIRP. */
+export class Dir implements AsyncIterable<Dirent> {
+  readonly path: string
+  readonly #it: AsyncGenerator<Dirent>
+  constructor (path: string, it: AsyncGenerator<Dirent>) {
+    this.path = path
+    this.#it = it
+  }
+
+  async read (): Promise<Dirent | null> {
+    const r = await this.#it.next()
+    return r.done === true ? null : r.value
+  }
+
+  async close (): Promise<void> { await this.#it.return(undefined) }
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+  [Symbol.asyncIterator] (): AsyncIterator<Dirent> { return this.#it }
+}
+
+export class Volume {
+  readonly name: string
+  #o: VolumeOptions
+  #servers: VolfileServer[]
+  #g!: Graph
+  #mgmt: RpcClient | undefined
+  #mgmtServer: VolfileServer | undefined
+  #ctxId = randomUUID()
+  #closed = false
+  #life = new AbortController()
+  #refetching: Promise<void> | undefined
+  #mgmtLoop: Promise<void> | undefined
+  #dirCache = new Map<string, { inode: Inode, at: number }>()
+  #inflight = new Set<Promise<unknown>>()
+  #timing: ReadTiming
+
+  private constructor (o: VolumeOptions, servers: VolfileServer[]) {
+    this.#o = o
+    this.name = o.volume
+    this.#servers = servers
+    this.#timing = { hedgeAfterMs: o.hedgeAfterMs ?? 300, stragglerMs: o.stragglerMs ?? 300, attemptTimeoutMs: o.attemptTimeoutMs ?? 10_000 }
+  }
+
+  /** Fetch the volfile, connect to the bricks, and resolve once every replica set can serve reads. */
+  static async connect (o: VolumeOptions): Promise<Volume> {
+    const servers = parseServers(o.servers)
+    const vol = new Volume(o, servers)
+    const boot = await fetchVolfile(servers, {
+      volume: o.volume,
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
+      ...(o.staggerMs !== undefined ? { staggerMs: o.staggerMs } : {}),
+      timeoutMs: o.bootstrapTimeoutMs ?? 5000,
+      ...(o.privilegedPort === true ? { privilegedPort: true } : {}),
+    })
+    for (const s of boot.learned) if (!vol.#servers.some(x => x.label === s.label)) vol.#servers.push(s)
+    try {
+      vol.#g = await vol.#makeGraph(boot.spec, undefined, o.signal)
+    } catch (e) {
+      boot.client.destroy()
+      throw e
+    }
+    vol.#adoptMgmt(boot.client, boot.server)
+    return vol
+  }
+
+  /** The client graph in use (for diagnostics). */
+  get graph (): ClientGraph { return this.#g.graph }
+  /** Every brick connection, by protocol/client name. */
+  get bricks (): ReadonlyMap<string, BrickClient> { return this.#g.bricks }
+  /** Volfile servers known now (given plus learned from glusterd). */
+  get servers (): string[] { return this.#servers.map(s => s.label) }
+
+  async #makeGraph (text: string, old: Graph | undefined, signal?: AbortSignal): Promise<Graph> {
+    const overrides: XlatorOptions = { ...this.#o.xlatorOptions }
+    if (this.#o.readHashMode !== undefined) overrides['*'] = { ...overrides['*'], 'read-hash-mode': String(this.#o.readHashMode) }
+    const graph = buildClientGraph(text, overrides)
+    const bricks = new Map<string, BrickClient>()
+    const bo: BrickOptions = {
+      volfileKey: this.#o.volume,
+      ctxId: this.#ctxId,
+      connectTimeoutMs: this.#o.connectTimeoutMs ?? 5000,
+      ...(this.#o.pingTimeoutMs !== undefined ? { pingTimeoutMs: this.#o.pingTimeoutMs } : {}),
+      ...(this.#o.probeTimeoutMs !== undefined ? { probeTimeoutMs: this.#o.probeTimeoutMs } : {}),
+      ...(this.#o.reconnectInitialMs !== undefined ? { reconnectInitialMs: this.#o.reconnectInitialMs } : {}),
+      ...(this.#o.reconnectMaxMs !== undefined ? { reconnectMaxMs: this.#o.reconnectMaxMs } : {}),
+      ...(this.#o.privilegedPort === true ? { privilegedPort: true } : {}),
+      ...(this.#o.uid !== undefined ? { uid: this.#o.uid } : {}),
+      ...(this.#o.gid !== undefined ? { gid: this.#o.gid } : {}),
+      ...(this.#o.groups !== undefined ? { groups: this.#o.groups } : {}),
+      ...(graph.volumeId !== undefined ? { volumeId: graph.volumeId } : {}),
+    }
+    const reuse = new Map<string, BrickClient>()
+    if (old !== undefined) for (const b of old.bricks.values()) reuse.set(brickKey(b.spec), b)
+    for (const c of graph.clients) {
+      const b = reuse.get(brickKey(c)) ?? new BrickClient(c, bo)
+      bricks.set(c.name, b)
+      b.start()
+    }
+    const replica = (node: ClientSpec | ReplicateSpec): Replicate => {
+      if (node.kind === 'replicate') return new Replicate(node, node.children.map(c => bricks.get(c.name)!), this.#timing)
+      // a bare client under DHT (pure distribute) is a replica set of one
+      const spec: ReplicateSpec = { kind: 'replicate', name: node.name, children: [node], pendingXattrs: [node.name], arbiterCount: 0, readHashMode: 0, readSubvolumeIndex: -1, chooseLocal: false, quorumCount: 0, options: new Map() }
+      return new Replicate(spec, [bricks.get(node.name)!], this.#timing)
+    }
+    const root = graph.root
+    const dht = root.kind === 'distribute'
+      ? new Distribute(root, root.children.map(replica))
+      : new Distribute(undefined, [replica(root)])
+    const g: Graph = { text, graph, bricks, dht }
+    try {
+      await this.#waitForBricks(g, signal)
+    } catch (e) {
+      for (const b of bricks.values()) if (old === undefined || !old.bricks.has(b.spec.name) || old.bricks.get(b.spec.name) !== b) void b.close()
+      throw e
+    }
+    return g
+  }
+
+  /** Until every brick is up, or every set has quorum and every brick has had its first try. */
+  async #waitForBricks (g: Graph, signal?: AbortSignal): Promise<void> {
+    const timeoutMs = this.#o.bricksTimeoutMs ?? this.#o.connectTimeoutMs ?? 5000
+    const sets = g.dht.subvols
+    const ready = (): boolean => {
+      const all = [...g.bricks.values()]
+      if (all.every(b => b.up)) return true
+      const quorate = sets.every(s => s.upCount >= Math.max(1, s.spec.quorumCount))
+      return quorate && all.every(b => b.up || b.failures > 0)
+    }
+    if (!ready()) {
+      await new Promise<void>(resolve => {
+        const done = (): void => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', done)
+          for (const b of g.bricks.values()) b.off('state', check)
+          resolve()
+        }
+        const check = (): void => { if (ready()) done() }
+        const timer = setTimeout(done, timeoutMs)
+        signal?.addEventListener('abort', done, { once: true })
+        for (const b of g.bricks.values()) b.on('state', check)
+      })
+    }
+    if (signal?.aborted === true) throw signal.reason
+    const short = sets.filter(s => s.upCount < Math.max(1, s.spec.quorumCount))
+    if (short.length > 0) {
+      const why = short.map(s => `${s.name}: ${s.upCount}/${s.children.length} up, needs ${Math.max(1, s.spec.quorumCount)} (${s.children.filter(c => !c.up).map(c => `${c.label}: ${c.lastError?.message ?? 'no answer'}`).join('; ')})`).join('; ')
+      throw new GlusterError('EGLUSTER_NO_QUORUM', `volume ${this.#o.volume}: not enough bricks within ${timeoutMs} ms: ${why}`, { syscall: 'connect', path: this.#o.volume })
+    }
+  }
+
+  // ---- FETCHSPEC: the volfile changed; fetch it again and switch graphs ----
+
+  #adoptMgmt (c: RpcClient, s: VolfileServer): void {
+    this.#mgmt = c
+    this.#mgmtServer = s
+    c.onCall(CallbackProgram, { FETCHSPEC: () => { void this.refetch().catch(() => {}) } })
+    c.once('close', () => {
+      if (this.#closed || this.#mgmt !== c) return
+      this.#mgmt = undefined
+      this.#mgmtLoop ??= this.#reconnectMgmt().finally(() => { this.#mgmtLoop = undefined })
+    })
+  }
+
+  async #reconnectMgmt (): Promise<void> {
+    let delay = this.#o.reconnectInitialMs ?? 200
+    const signal = this.#life.signal
+    while (!signal.aborted) {
+      await new Promise<void>(resolve => {
+        const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, delay)
+        const onAbort = (): void => { clearTimeout(t); resolve() }
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+      if (signal.aborted) return
+      try {
+        const b = await fetchVolfile(this.#servers, { volume: this.#o.volume, signal, timeoutMs: this.#o.bootstrapTimeoutMs ?? 5000 })
+        if (signal.aborted) { b.client.destroy(); return }
+        this.#adoptMgmt(b.client, b.server)
+        await this.#switchTo(b.spec)
+        return
+      } catch {
+        delay = Math.min(delay * 2, this.#o.reconnectMaxMs ?? 3000)
+      }
+    }
+  }
+
+  /** Fetch the volfile again; when it changed, build the new graph and switch to it. */
+  refetch (opts: OpOptions = {}): Promise<void> {
+    this.#refetching ??= (async () => {
+      const c = this.#mgmt
+      if (c === undefined || c.closed) return
+      const r = await getSpec(c, this.#o.volume, { timeoutMs: this.#o.bootstrapTimeoutMs ?? 5000, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+      await this.#switchTo(r.spec)
+    })().finally(() => { this.#refetching = undefined })
+    return this.#refetching
+  }
+
+  async #switchTo (text: string): Promise<void> {
+    if (this.#closed || text === this.#g.text) return
+    const old = this.#g
+    const next = await this.#makeGraph(text, old, this.#life.signal)
+    if (this.#closed) { for (const b of next.bricks.values()) void b.close(); return }
+    this.#g = next
+    this.#dirCache.clear()
+    // bricks the new graph dropped: close() lets their calls in flight finish first
+    const kept = new Set(next.bricks.values())
+    for (const b of old.bricks.values()) if (!kept.has(b)) void b.close()
+  }
+
+  // ---- path resolution ----
+
+  #track<T> (p: Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new GlusterError('EGLUSTER_CLOSED', `volume ${this.name} is closed`, {}))
+    this.#inflight.add(p)
+    const done = (): void => { this.#inflight.delete(p) }
+    p.then(done, done)
+    return p
+  }
+
+  async #root (signal?: AbortSignal): Promise<Inode> {
+    const hit = this.#dirCache.get('/')
+    const ttl = this.#o.entryTimeoutMs ?? 1000
+    if (hit !== undefined && performance.now() - hit.at < ttl) return hit.inode
+    const inode = await this.#g.dht.lookupRoot(signal !== undefined ? { signal } : {})
+    this.#dirCache.set('/', { inode, at: performance.now() })
+    return inode
+  }
+
+  /**
+   * Resolve `path` from the root, following symlinks in every component but the last (and the
+   * last too when `follow`). Returns the inode and the canonical path.
+   */
+  async _resolve (path: string, o: { follow: boolean, signal?: AbortSignal, extra?: Record<string, GfxValue> }): Promise<{ inode: Inode, path: string }> {
+    if (typeof path !== 'string') throw new TypeError('path must be a string')
+    const ttl = this.#o.entryTimeoutMs ?? 1000
+    let rest = posix.normalize('/' + path).split('/').filter(s => s !== '')
+    let hops = 0
+    restart: for (;;) {
+      let cur = await this.#root(o.signal)
+      const done: string[] = []
+      for (let i = 0; i < rest.length; i++) {
+        const name = rest[i]!
+        if (name === '..') { rest = [...done.slice(0, -1), ...rest.slice(i + 1)]; continue restart }
+        const last = i === rest.length - 1
+        const here = '/' + [...done, name].join('/')
+        const cached = last ? undefined : this.#dirCache.get(here)
+        let inode: Inode
+        if (cached !== undefined && performance.now() - cached.at < ttl) {
+          inode = cached.inode
+        } else {
+          inode = await this.#g.dht.lookup(cur, name, { path: here, ...(o.signal !== undefined ? { signal: o.signal } : {}) }, last ? o.extra : undefined)
+        }
+        const type = inode.stat.mode & S_IFMT
+        if (type === 0o120000 && (!last || o.follow)) {
+          if (++hops > MAX_SYMLINKS) throw err('ELOOP', `too many symbolic links, '${path}'`, { path, syscall: 'lookup', errno: 40 })
+          const target = await this.#readlinkInode(inode, here, o.signal)
+          rest = target.startsWith('/')
+            ? [...target.split('/'), ...rest.slice(i + 1)].filter(s => s !== '' && s !== '.')
+            : [...done, ...target.split('/'), ...rest.slice(i + 1)].filter(s => s !== '' && s !== '.')
+          continue restart
+        }
+        if (!last && type !== 0o040000) throw err('ENOTDIR', `not a directory, '${here}'`, { path, syscall: 'lookup', errno: 20 })
+        if (type === 0o040000) this.#dirCache.set(here, { inode, at: performance.now() })
+        done.push(name)
+        cur = inode
+      }
+      return { inode: cur, path: '/' + done.join('/') }
+    }
+  }
+
+  async #readlinkInode (inode: Inode, path: string, signal?: AbortSignal): Promise<string> {
+    const sv = this.#g.dht.subvols[inode.subvol]!
+    const { res } = await sv.readOp('readlink', inode.gfid, inode.readable, (b, s, timeoutMs) =>
+      b.call(FopProgram.procs.READLINK, { gfid: inode.gfid, size: 4096, xdata: null }, { signal: s, timeoutMs }), { path, ...(signal !== undefined ? { signal } : {}) })
+    return res.path
+  }
+
+  /** @internal a fresh lookup of an inode by gfid */
+  async _refresh (inode: Inode, o: OpOptions & { path?: string }): Promise<Inode> {
+    return await this.#g.dht.lookupGfid(inode.gfid, { ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.path !== undefined ? { path: o.path } : {}) })
+  }
+
+  /** @internal one READ (with failover and hedging) */
+  async _read (inode: Inode, offset: number, size: number, o: OpOptions & { path?: string }): Promise<Buffer> {
+    const sv = this.#g.dht.subvols[inode.subvol]
+    if (sv === undefined) throw new GlusterError('ESTALE', `ESTALE: '${o.path ?? gfidString(inode.gfid)}' was resolved under an older volume graph`, { ...(o.path !== undefined ? { path: o.path } : {}) })
+    const { res } = await sv.read(inode.gfid, offset, size, inode.readable, { ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.path !== undefined ? { path: o.path } : {}) })
+    return res.data
+  }
+
+  /** @internal the whole file, READs in parallel */
+  async _readAll (inode: Inode, o: OpOptions & { path?: string }): Promise<Buffer> {
+    const chunk = this.#o.readChunkBytes ?? 131072
+    const size = Number(inode.stat.ia_size)
+    const parts: Buffer[] = []
+    const window = this.#o.readWindow ?? 4
+    let next = 0
+    const results = new Map<number, Buffer>()
+    const worker = async (): Promise<void> => {
+      while (next < size) {
+        const off = next
+        next += chunk
+        results.set(off, await this._read(inode, off, Math.min(chunk, size - off), o))
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(window, Math.ceil(size / chunk)) }, worker))
+    for (let off = 0; off < size; off += chunk) {
+      const d = results.get(off)!
+      parts.push(d)
+      if (d.length < Math.min(chunk, size - off)) break
+    }
+    // a file that grew since the lookup: keep reading until a short READ
+    let off = parts.reduce((n, p) => n + p.length, 0)
+    if (off === size) {
+      for (;;) {
+        const d = await this._read(inode, off, chunk, o)
+        if (d.length === 0) break
+        parts.push(d)
+        off += d.length
+        if (d.length < chunk) break
+      }
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  }
+
+  /** @internal */
+  _stream (inode: Inode, path: string, opts: ReadStreamOptions): VolumeReadStream {
+    return new VolumeReadStream({
+      open: async () => ({ size: Number(inode.stat.ia_size) }),
+      read: (offset, size, signal) => this._read(inode, offset, size, { signal, path }),
+    }, { chunkBytes: this.#o.readChunkBytes ?? 131072, window: this.#o.readWindow ?? 4, ...opts })
+  }
+
+  #ctx (o: OpOptions): { signal?: AbortSignal } { return o.signal !== undefined ? { signal: o.signal } : {} }
+
+  // ---- the API ----
+
+  stat (path: string, o: OpOptions = {}): Promise<Stats> {
+    return this.#track(this._resolve(path, { follow: true, ...this.#ctx(o) }).then(r => new Stats(r.inode.stat)))
+  }
+
+  lstat (path: string, o: OpOptions = {}): Promise<Stats> {
+    return this.#track(this._resolve(path, { follow: false, ...this.#ctx(o) }).then(r => new Stats(r.inode.stat)))
+  }
+
+  realpath (path: string, o: OpOptions = {}): Promise<string> {
+    return this.#track(this._resolve(path, { follow: true, ...this.#ctx(o) }).then(r => r.path))
+  }
+
+  readlink (path: string, o: OpOptions = {}): Promise<string> {
+    return this.#track((async () => {
+      const r = await this._resolve(path, { follow: false, ...this.#ctx(o) })
+      if ((r.inode.stat.mode & S_IFMT) !== 0o120000) throw err('EINVAL', `not a symbolic link, readlink '${path}'`, { path, syscall: 'readlink', errno: 22 })
+      return await this.#readlinkInode(r.inode, r.path, o.signal)
+    })())
+  }
+
+  /** mode: F_OK (0, default) or a mask of R_OK 4, W_OK 2, X_OK 1, checked by the brick. */
+  access (path: string, mode = F_OK, o: OpOptions = {}): Promise<void> {
+    return this.#track((async () => {
+      const r = await this._resolve(path, { follow: true, ...this.#ctx(o) })
+      if (mode === F_OK) return
+      const sv = this.#g.dht.subvols[r.inode.subvol]!
+      await sv.readOp('access', r.inode.gfid, r.inode.readable, (b, signal, timeoutMs) =>
+        b.call(FopProgram.procs.ACCESS, { gfid: r.inode.gfid, mask: mode, xdata: null }, { signal, timeoutMs }), { path, ...this.#ctx(o) })
+    })())
+  }
+
+  statfs (path = '/', o: OpOptions = {}): Promise<StatFs> {
+    return this.#track((async () => {
+      const r = await this._resolve(path, { follow: true, ...this.#ctx(o) })
+      const sets = this.#g.dht.subvols
+      const all = await Promise.all(sets.map(async (sv, s) => {
+        const lk = r.inode.dirs?.[s] ?? (s === r.inode.subvol ? r.inode.lookup : undefined)
+        const readable = lk?.readable ?? sv.children.map(() => true)
+        const { res } = await sv.readOp('statfs', r.inode.gfid, readable, (b, signal, timeoutMs) =>
+          b.call(FopProgram.procs.STATFS, { gfid: r.inode.gfid, xdata: null }, { signal, timeoutMs }), { path, ...this.#ctx(o) })
+        return res.statfs
+      }))
+      const f = all[0]!
+      const sum = (k: 'blocks' | 'bfree' | 'bavail' | 'files' | 'ffree'): number => all.reduce((n, x) => n + Number(x[k] * x.frsize / f.frsize), 0)
+      return {
+        type: 0x65735546, // FUSE_SUPER_MAGIC, what statfs on a GlusterFS FUSE mount reports
+        bsize: Number(f.bsize),
+        frsize: Number(f.frsize),
+        blocks: sum('blocks'),
+        bfree: sum('bfree'),
+        bavail: sum('bavail'),
+        files: all.reduce((n, x) => n + Number(x.files), 0),
+        ffree: all.reduce((n, x) => n + Number(x.ffree), 0),
+        namemax: Number(f.namemax),
+      }
+    })())
+  }
+
+  getxattr (path: string, name: string, o: OpOptions = {}): Promise<Buffer> {
+    return this.#track((async () => {
+      const r = await this._resolve(path, { follow: true, ...this.#ctx(o) })
+      const sv = this.#g.dht.subvols[r.inode.subvol]!
+      const { res } = await sv.readOp('getxattr', r.inode.gfid, r.inode.readable, (b, signal, timeoutMs) =>
+        b.call(FopProgram.procs.GETXATTR, { gfid: r.inode.gfid, namelen: 1, name, xdata: null }, { signal, timeoutMs }), { path, ...this.#ctx(o) })
+      const v = res.dict?.get(name)
+      if (v === undefined) throw err('ENODATA', `no such attribute '${name}', getxattr '${path}'`, { path, syscall: 'getxattr', errno: 61 })
+      if (Buffer.isBuffer(v.value)) return v.value
+      return Buffer.from(String(v.value))
+    })())
+  }
+
+  listxattr (path: string, o: OpOptions = {}): Promise<string[]> {
+    return this.#track((async () => {
+      const r = await this._resolve(path, { follow: true, ...this.#ctx(o) })
+      const sv = this.#g.dht.subvols[r.inode.subvol]!
+      const { res } = await sv.readOp('listxattr', r.inode.gfid, r.inode.readable, (b, signal, timeoutMs) =>
+        b.call(FopProgram.procs.GETXATTR, { gfid: r.inode.gfid, namelen: 0, name: '', xdata: null }, { signal, timeoutMs }), { path, ...this.#ctx(o) })
+      // AFR's and DHT's own bookkeeping is not the file's (a FUSE mount hides it the same way)
+      return [...(res.dict?.keys() ?? [])].filter(k => !/^trusted\.(afr\.|glusterfs\.|gfid)/.test(k))
+    })())
+  }
+
+  /** Open for reading (flags 'r' only in this version). */
+  open (path: string, flags: string | number = 'r', o: OpOptions = {}): Promise<FileHandle> {
+    return this.#track((async () => {
+      if (flags !== 'r' && flags !== 0) throw err('EROFS', `gluster-ts volumes are read-only in this version, open '${path}' with '${flags}'`, { path, syscall: 'open', errno: 30 })
+      const r = await this._resolve(path, { follow: true, ...this.#ctx(o) })
+      if ((r.inode.stat.mode & S_IFMT) === 0o040000) throw err('EISDIR', `illegal operation on a directory, open '${path}'`, { path, syscall: 'open', errno: 21 })
+      return new FileHandle(this, r.path, r.inode)
+    })())
+  }
+
+  /** The whole file; small files come inside the LOOKUP reply (quick-read), in one round trip. */
+  readFile (path: string, o: OpOptions & { encoding?: BufferEncoding } = {}): Promise<Buffer | string> {
+    return this.#track((async () => {
+      const q = this.#o.quickReadBytes ?? 65536
+      const r = await this._resolve(path, { follow: true, ...this.#ctx(o), ...(q > 0 ? { extra: { 'glusterfs.content': gfxUint(q) } } : {}) })
+      const type = r.inode.stat.mode & S_IFMT
+      if (type === 0o040000) throw err('EISDIR', `illegal operation on a directory, read '${path}'`, { path, syscall: 'read', errno: 21 })
+      const content = gfxDictBin(r.inode.lookup.xdata, 'glusterfs.content')
+      const size = Number(r.inode.stat.ia_size)
+      const data = content !== undefined && content.length === size
+        ? content
+        : size === 0 ? Buffer.alloc(0) : await this._readAll(r.inode, { ...this.#ctx(o), path: r.path })
+      return o.encoding !== undefined ? data.toString(o.encoding) : data
+    })()) as Promise<Buffer | string>
+  }
+
+  createReadStream (path: string, opts: Omit<ReadStreamOptions, 'chunkBytes' | 'window'> = {}): VolumeReadStream {
+    if (this.#closed) throw new GlusterError('EGLUSTER_CLOSED', `volume ${this.name} is closed`, {})
+    let inode: Inode | undefined
+    let p = path
+    return new VolumeReadStream({
+      open: async (signal) => {
+        const r = await this.#track(this._resolve(path, { follow: true, signal }))
+        if ((r.inode.stat.mode & S_IFMT) === 0o040000) throw err('EISDIR', `illegal operation on a directory, read '${path}'`, { path, syscall: 'read', errno: 21 })
+        inode = r.inode
+        p = r.path
+        return { size: Number(r.inode.stat.ia_size) }
+      },
+      read: (offset, size, signal) => this.#track(this._read(inode!, offset, size, { signal, path: p })),
+    }, { chunkBytes: this.#o.readChunkBytes ?? 131072, window: this.#o.readWindow ?? 4, ...opts })
+  }
+
+  /** A directory as an async iterable of Dirents, READDIRP page by page (for huge directories). */
+  async opendir (path: string, o: ReaddirOptions = {}): Promise<Dir> {
+    const r = await this.#track(this._resolve(path, { follow: true, ...this.#ctx(o) }))
+    if ((r.inode.stat.mode & S_IFMT) !== 0o040000) throw err('ENOTDIR', `not a directory, scandir '${path}'`, { path, syscall: 'scandir', errno: 20 })
+    const dht = this.#g.dht
+    const parent = r.path
+    async function * gen (): AsyncGenerator<Dirent> {
+      for await (const page of dht.list(r.inode, { path: parent, ...(o.signal !== undefined ? { signal: o.signal } : {}) })) {
+        for (const e of page) yield new Dirent(e.name, parent, e.d_type, gfidString(e.stat.ia_gfid), o.stats === true ? new Stats(e.stat) : undefined)
+      }
+    }
+    return new Dir(parent, gen())
+  }
+
+  readdir (path: string, o: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>
+  readdir (path: string, o?: ReaddirOptions & { withFileTypes?: false }): Promise<string[]>
+  readdir (path: string, o: ReaddirOptions = {}): Promise<string[] | Dirent[]> {
+    return this.#track((async () => {
+      const d = await this.opendir(path, o)
+      const out: Dirent[] = []
+      for await (const e of d) out.push(e)
+      return o.withFileTypes === true ? out : out.map(e => e.name)
+    })())
+  }
+
+  /**
+   * Stop taking calls, wait (at most timeoutMs, default 10 s) for those in flight, then close
+   * every brick connection and the volfile server connection. Leaves no timer behind.
+   */
+  async close (o: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#life.abort()
+    const timeoutMs = o.timeoutMs ?? 10_000
+    if (this.#inflight.size > 0) {
+      let t: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...this.#inflight]),
+        new Promise<void>(resolve => { t = setTimeout(resolve, timeoutMs) }),
+      ])
+      if (t !== undefined) clearTimeout(t)
+    }
+    await this.#refetching?.catch(() => {})
+    await this.#mgmtLoop
+    const m = this.#mgmt
+    this.#mgmt = undefined
+    await Promise.all([
+      ...[...this.#g.bricks.values()].map(b => b.close({ timeoutMs: 1000 })),
+      m?.close({ timeoutMs: 1000 }),
+    ])
+    this.#dirCache.clear()
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+}

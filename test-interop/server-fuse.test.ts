@@ -1,0 +1,224 @@
+// THE real peer for packages/server: the GlusterFS 10 FUSE client (`glusterfs`) mounts a
+// replica-3 volume served by our glusterd and bricks, and ordinary tools work on it; then
+// unmount, stop, restart the server, remount: everything is still there.
+// The server runs in a CHILD process (`gluster-ts-cluster`, from source): a test that touches the
+// mount with synchronous fs calls from the process that serves the bricks would deadlock itself.
+// Needs root and /dev/fuse (skips with a reason otherwise; CI must not skip).
+import t from 'tap'
+import { execFile, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import type { VolumeConfig } from '@gluster-ts/server'
+
+const exec = promisify(execFile)
+
+function skipReason (): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (FUSE mount)'
+  if (!fs.existsSync('/dev/fuse')) return 'no /dev/fuse'
+  for (const bin of ['/usr/sbin/glusterfs', '/sbin/glusterfs']) if (fs.existsSync(bin)) return undefined
+  return 'no glusterfs FUSE client installed'
+}
+
+/** A tree of a few thousand files from this repo's node_modules (or the repo's packages when absent). */
+function pickTree (): string {
+  const pnpm = path.resolve('node_modules/.pnpm')
+  if (fs.existsSync(pnpm)) {
+    const es = fs.readdirSync(pnpm).find(d => d.startsWith('es-toolkit@'))
+    if (es !== undefined) return path.join(pnpm, es)
+  }
+  return path.resolve('packages')
+}
+
+const DD_MIB = Number(process.env.GTS_FUSE_DD_MIB ?? 1024)
+
+async function sh (cmd: string, args: string[], opts: { timeoutMs?: number, cwd?: string } = {}): Promise<string> {
+  const { stdout } = await exec(cmd, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd, killSignal: 'SIGKILL' })
+  return stdout
+}
+
+async function waitFor (what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+}
+
+async function isMounted (mnt: string): Promise<boolean> {
+  const mounts = await fs.promises.readFile('/proc/self/mounts', 'utf8')
+  return mounts.split('\n').some(l => l.split(' ')[1] === mnt)
+}
+
+async function mount (c: Cluster, mnt: string, log: string): Promise<void> {
+  await sh('glusterfs', [
+    `--volfile-server=${c.host}`, `--volfile-server-port=${c.port}`, `--volfile-id=${c.volume.name}`,
+    `--log-file=${log}`, mnt,
+  ], { timeoutMs: 30_000 })
+  await waitFor(`mount of ${mnt}`, 20_000, () => isMounted(mnt))
+  // the first stat waits for the client to reach the bricks
+  await sh('stat', [mnt], { timeoutMs: 20_000 })
+}
+
+async function umount (mnt: string): Promise<void> {
+  if (!(await isMounted(mnt))) return
+  await sh('umount', [mnt], { timeoutMs: 20_000 }).catch(() => sh('fusermount', ['-u', '-z', mnt], { timeoutMs: 20_000 }))
+  await waitFor(`unmount of ${mnt}`, 20_000, async () => !(await isMounted(mnt))).catch(() => {})
+}
+
+interface Cluster { proc: ChildProcess, host: string, port: number, volume: VolumeConfig, close: () => Promise<void> }
+
+const CLI = path.resolve('packages/server/src/cli-main.ts')
+
+/** Run `gluster-ts-cluster --replica 3 --dir DIR --port 0` from source and wait for its address. */
+async function startOnce (dir: string): Promise<Cluster> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=gluster-ts-source', CLI, '--replica', '3', '--dir', dir, '--port', '0', '--volume', 'vol1'],
+    { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  const addr = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`cluster did not start: ${out}`)) }, 30_000)
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /volfile-server (\S+)/.exec(out)
+      if (m !== null) { clearTimeout(timer); resolve(m[1]!) }
+    })
+    proc.once('exit', code => { clearTimeout(timer); reject(new Error(`cluster exited with ${code}: ${out}`)) })
+  })
+  const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))]
+  const volume = (JSON.parse(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as { volumes: VolumeConfig[] }).volumes[0]!
+  const close = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return
+    const exited = new Promise(resolve => proc.once('exit', resolve))
+    proc.kill('SIGTERM')
+    const timer = setTimeout(() => { proc.kill('SIGKILL') }, 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+  return { proc, host, port, volume, close }
+}
+
+/** Start the cluster on a glusterd port outside 49100-49151 (the FUSE client's own source ports). */
+async function start (dir: string): Promise<Cluster> {
+  for (let i = 0; i < 20; i++) {
+    const c = await startOnce(dir)
+    if (c.port < 49100 || c.port > 49151) return c
+    await c.close()
+  }
+  throw new Error('no usable port')
+}
+
+async function sha256File (p: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of fs.createReadStream(p, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer)
+  return h.digest('hex')
+}
+
+const reason = skipReason()
+t.test('the real FUSE client on our replica-3 volume', { skip: reason ?? false }, async t => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'gts-fuse-'))
+  const dir = path.join(base, 'cluster')
+  const mnt = path.join(base, 'mnt')
+  const log = path.join(base, 'fuse.log')
+  fs.mkdirSync(mnt)
+  let c: Cluster | undefined = await start(dir)
+  t.teardown(async () => {
+    await umount(mnt).catch(() => {})
+    await c?.close()
+    if (process.env.GTS_KEEP === undefined) fs.rmSync(base, { recursive: true, force: true })
+  })
+  t.comment(`cluster ${c.host}:${c.port} (pid ${c.proc.pid}), bricks ${c.volume.bricks.map(b => b.path).join(' ')}, client log ${log}`)
+  await mount(c, mnt, log)
+  const tree = pickTree()
+  const src = path.join(base, 'big.src')
+  let bigSum = ''
+
+  await t.test('ls of the empty volume', async t => {
+    t.equal((await sh('ls', ['-A', mnt])).trim(), '')
+  })
+
+  await t.test('cp -a of a tree, diff -r, ls -lR', async t => {
+    const files = Number((await sh('sh', ['-c', `find "${tree}" | wc -l`])).trim())
+    const t0 = Date.now()
+    await sh('cp', ['-a', tree, path.join(mnt, 'tree')], { timeoutMs: 480_000 })
+    t.comment(`cp -a of ${files} entries: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    await sh('diff', ['-r', '--no-dereference', tree, path.join(mnt, 'tree')], { timeoutMs: 240_000 })
+    t.pass('diff -r finds no difference')
+    const local = (await sh('ls', ['-lR', '--time-style=+%s', tree])).split('\n').filter(l => !l.startsWith('/') && !l.startsWith('total')).length
+    const ours = (await sh('ls', ['-lR', '--time-style=+%s', path.join(mnt, 'tree')])).split('\n').filter(l => !l.startsWith('/') && !l.startsWith('total')).length
+    t.equal(ours, local, 'ls -lR lists as many lines')
+    const st = fs.lstatSync(path.join(mnt, 'tree'))
+    t.equal(Math.floor(st.mtimeMs / 1000), Math.floor(fs.lstatSync(tree).mtimeMs / 1000), 'cp -a kept the mtime')
+  })
+
+  await t.test('mv, chmod, truncate, ln -s, hard links, user xattrs, rm -rf', async t => {
+    await sh('mv', [path.join(mnt, 'tree'), path.join(mnt, 'moved')])
+    t.ok(fs.existsSync(path.join(mnt, 'moved')))
+    t.notOk(fs.existsSync(path.join(mnt, 'tree')))
+    const f = path.join(mnt, 'f.txt')
+    fs.writeFileSync(f, 'hello, gluster-ts\n')
+    await sh('chmod', ['640', f])
+    t.equal(fs.statSync(f).mode & 0o777, 0o640)
+    await sh('truncate', ['-s', '5', f])
+    t.equal(fs.readFileSync(f, 'utf8'), 'hello')
+    await sh('truncate', ['-s', '100000', f])
+    t.equal(fs.statSync(f).size, 100000)
+    await sh('truncate', ['-s', '5', f])
+    await sh('ln', ['-s', 'f.txt', path.join(mnt, 'link')])
+    t.equal(fs.readlinkSync(path.join(mnt, 'link')), 'f.txt')
+    t.equal(fs.readFileSync(path.join(mnt, 'link'), 'utf8'), 'hello')
+    await sh('ln', [f, path.join(mnt, 'hard')])
+    t.equal(fs.statSync(f).nlink, 2)
+    await sh('setfattr', ['-n', 'user.color', '-v', 'blue', f])
+    t.match(await sh('getfattr', ['-n', 'user.color', '--only-values', f]), /^blue$/)
+    t.match(await sh('getfattr', ['-d', f]), /user\.color="blue"/)
+    await sh('setfattr', ['-x', 'user.color', f])
+    await t.rejects(sh('getfattr', ['-n', 'user.color', f]), 'removed')
+    await sh('setfattr', ['-n', 'user.kept', '-v', 'yes', f])
+    await sh('mkdir', ['-p', path.join(mnt, 'a/b/c')])
+    fs.writeFileSync(path.join(mnt, 'a/b/c/x'), 'x')
+    await sh('rm', ['-rf', path.join(mnt, 'a')])
+    t.notOk(fs.existsSync(path.join(mnt, 'a')))
+    const t0 = Date.now()
+    await sh('rm', ['-rf', path.join(mnt, 'moved')], { timeoutMs: 480_000 })
+    t.comment(`rm -rf of the tree: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    t.same(fs.readdirSync(mnt).sort(), ['f.txt', 'hard', 'link'])
+  })
+
+  await t.test(`dd of ${DD_MIB} MiB in and out, sha256 equal`, async t => {
+    await sh('dd', ['if=/dev/urandom', `of=${src}`, 'bs=1M', `count=${DD_MIB}`, 'status=none'], { timeoutMs: 300_000 })
+    bigSum = await sha256File(src)
+    let t0 = Date.now()
+    await sh('dd', [`if=${src}`, `of=${path.join(mnt, 'big.bin')}`, 'bs=1M', 'conv=fsync', 'status=none'], { timeoutMs: 480_000 })
+    t.comment(`write: ${(DD_MIB / ((Date.now() - t0) / 1000)).toFixed(1)} MiB/s`)
+    await fs.promises.writeFile('/proc/sys/vm/drop_caches', '3').catch(() => {})
+    t0 = Date.now()
+    const back = path.join(base, 'big.back')
+    await sh('dd', [`if=${path.join(mnt, 'big.bin')}`, `of=${back}`, 'bs=1M', 'status=none'], { timeoutMs: 480_000 })
+    t.comment(`read: ${(DD_MIB / ((Date.now() - t0) / 1000)).toFixed(1)} MiB/s`)
+    t.equal(await sha256File(back), bigSum)
+    fs.rmSync(back)
+    for (const b of c!.volume.bricks) t.equal(fs.statSync(path.join(b.path, 'big.bin')).size, DD_MIB * 1024 * 1024, `on brick ${b.path}`)
+  })
+
+  await t.test('unmount, stop, restart, remount: everything is still there', async t => {
+    await umount(mnt)
+    await c!.close()
+    c = undefined
+    c = await start(dir)
+    await mount(c, mnt, log)
+    t.same(fs.readdirSync(mnt).sort(), ['big.bin', 'f.txt', 'hard', 'link'])
+    t.equal(fs.readFileSync(path.join(mnt, 'hard'), 'utf8'), 'hello')
+    t.equal(fs.statSync(path.join(mnt, 'f.txt')).nlink, 2)
+    t.equal(fs.statSync(path.join(mnt, 'f.txt')).mode & 0o777, 0o640)
+    t.equal(fs.readlinkSync(path.join(mnt, 'link')), 'f.txt')
+    t.match(await sh('getfattr', ['-n', 'user.kept', '--only-values', path.join(mnt, 'f.txt')]), /^yes$/)
+    t.equal(await sha256File(path.join(mnt, 'big.bin')), bigSum)
+  })
+
+  const errors = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(l => / E \[/.test(l)) : []
+  t.comment(`client log: ${errors.length} error lines`)
+  for (const e of errors.slice(0, 10)) t.comment(e)
+})
