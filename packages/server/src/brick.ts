@@ -99,6 +99,7 @@ export class Brick {
   readonly #clients = new WeakMap<ServerConnection, ClientState>()
   readonly #openCount = new Map<string, number>()
   #entryChain: Promise<unknown> = Promise.resolve()
+  readonly #dataChains = new Map<string, Promise<unknown>>()
   #clientSeq = 0
 
   constructor (opts: BrickOptions) {
@@ -223,6 +224,21 @@ export class Brick {
 
   #owner (ctx: CallContext, lkOwner?: Buffer): LockOwner {
     return { conn: ctx.connection, owner: lkOwner !== undefined && lkOwner.length > 0 ? lkOwner.toString('hex') : this.#caller(ctx).lkOwner }
+  }
+
+  /**
+   * Run the data operations of one file (WRITE, TRUNCATE, FALLOCATE …) one at a time, in arrival
+   * order: their pre/post stats are then consistent and their replies leave in order, so the
+   * client's caches (md-cache, write-behind) never keep the size of an earlier write.
+   */
+  #dataSerial<T> (gfid: Buffer, fn: () => Promise<T>): Promise<T> {
+    const key = gfid.toString('hex')
+    const prev = this.#dataChains.get(key) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const tail = run.catch(() => {})
+    this.#dataChains.set(key, tail)
+    void tail.then(() => { if (this.#dataChains.get(key) === tail) this.#dataChains.delete(key) })
+    return run
   }
 
   /** Run entry operations one at a time, so that a name and its store record change together. */
@@ -418,7 +434,16 @@ export class Brick {
         return { ...ok, xdata: await this.#fillXdata(key, p, st, a.xdata), stat: toIatt(key, st) }
       }),
 
-      FSTAT: fop(async (a, ctx) => {
+      FSTAT: fop(async (a, ctx, cs) => {
+        // a directory fd (AFR fstats the fd of an opendir, e.g. while a brick is down): lstat its path
+        const dirFd = a.fd === GF_ANON_FD ? undefined : cs.fds.get(a.fd)
+        if (dirFd?.kind === 'dir' || (a.fd === GF_ANON_FD && this.store.has(gfidKey(a.gfid)) && (await this.#inode(a.gfid)).st.isDirectory())) {
+          const key = this.#fdKey(cs, a.fd, a.gfid)
+          const p = this.store.pathOf(key)
+          const st = await lstat(p)
+          const xdata = a.xdata !== null && a.xdata.size > 0 ? await this.#fillXdata(key, p, st, a.xdata) : null
+          return { ...ok, xdata, stat: toIatt(key, st) }
+        }
         const { fd, done } = await this.#fd(ctx, a.fd, a.gfid)
         try {
           const st = await fd.fh.stat({ bigint: true })
@@ -518,7 +543,7 @@ export class Brick {
         } finally { await done() }
       }),
 
-      WRITE: fop(async (a, ctx) => {
+      WRITE: fop(async (a, ctx) => this.#dataSerial(a.gfid, async () => {
         const { fd, done } = await this.#fd(ctx, a.fd, a.gfid, true)
         try {
           const pre = await fd.fh.stat({ bigint: true })
@@ -535,7 +560,7 @@ export class Brick {
           const post = await fd.fh.stat({ bigint: true })
           return { op_ret: a.data.length, op_errno: 0, xdata: null, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, post) }
         } finally { await done() }
-      }),
+      })),
 
       FLUSH: fop(async (a, ctx) => {
         const { done } = await this.#fd(ctx, a.fd, a.gfid)
@@ -725,7 +750,15 @@ export class Brick {
         return { ...ok, prestat: toIatt(key, st), poststat: await this.#iattOf(key) }
       }),
 
-      FSETATTR: fop(async (a, ctx) => {
+      FSETATTR: fop(async (a, ctx, cs) => {
+        if (a.fd !== GF_ANON_FD && cs.fds.get(a.fd)?.kind === 'dir') {
+          // a directory fd: set the attributes by path
+          const key = this.#fdKey(cs, a.fd, a.gfid)
+          const p = this.store.pathOf(key)
+          const st = await lstat(p)
+          await setattr(p, st, a.stbuf, a.valid, undefined, this.opts.arbiter)
+          return { ...ok, prestat: toIatt(key, st), poststat: await this.#iattOf(key) }
+        }
         const { fd, done } = await this.#fd(ctx, a.fd, a.gfid)
         try {
           const st = await fd.fh.stat({ bigint: true })
@@ -734,22 +767,22 @@ export class Brick {
         } finally { await done() }
       }),
 
-      TRUNCATE: fop(async a => {
+      TRUNCATE: fop(async a => this.#dataSerial(a.gfid, async () => {
         const { key, p, st } = await this.#inode(a.gfid)
         if (st.isDirectory()) throw new FopError('EISDIR')
         if (!st.isFile()) throw new FopError('EINVAL')
         if (!this.opts.arbiter) await fsp.truncate(p, Number(a.offset))
         return { ...ok, prestat: toIatt(key, st), poststat: await this.#iattOf(key) }
-      }),
+      })),
 
-      FTRUNCATE: fop(async (a, ctx) => {
+      FTRUNCATE: fop(async (a, ctx) => this.#dataSerial(a.gfid, async () => {
         const { fd, done } = await this.#fd(ctx, a.fd, a.gfid, true)
         try {
           const pre = await fd.fh.stat({ bigint: true })
           if (!this.opts.arbiter) await fd.fh.truncate(Number(a.offset))
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
-      }),
+      })),
 
       GETXATTR: fop(async a => {
         const { key, p } = await this.#inode(a.gfid)
@@ -839,7 +872,7 @@ export class Brick {
         } finally { await done() }
       }),
 
-      FALLOCATE: fop(async (a, ctx) => {
+      FALLOCATE: fop(async (a, ctx) => this.#dataSerial(a.gfid, async () => {
         const { fd, done } = await this.#fd(ctx, a.fd, a.gfid, true)
         try {
           const pre = await fd.fh.stat({ bigint: true })
@@ -854,25 +887,25 @@ export class Brick {
           }
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
-      }),
+      })),
 
-      DISCARD: fop(async (a, ctx) => {
+      DISCARD: fop(async (a, ctx) => this.#dataSerial(a.gfid, async () => {
         const { fd, done } = await this.#fd(ctx, a.fd, a.gfid, true)
         try {
           const pre = await fd.fh.stat({ bigint: true })
           if (!this.opts.arbiter) await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
-      }),
+      })),
 
-      ZEROFILL: fop(async (a, ctx) => {
+      ZEROFILL: fop(async (a, ctx) => this.#dataSerial(a.gfid, async () => {
         const { fd, done } = await this.#fd(ctx, a.fd, a.gfid, true)
         try {
           const pre = await fd.fh.stat({ bigint: true })
           if (!this.opts.arbiter) await writeZeros(fd.fh, a.offset, a.size)
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
-      }),
+      })),
 
       RCHECKSUM: enosys,
       IPC: enosys,

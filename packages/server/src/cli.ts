@@ -1,6 +1,7 @@
-// gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K]
-// Starts glusterd and the bricks of one volume in this process, prints where to mount from, and
-// stops cleanly on SIGINT/SIGTERM.
+// gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]
+// Starts glusterd and the bricks of one volume (in this process, or with --brick-processes each
+// brick in its own process), prints where to mount from, and stops cleanly on SIGINT/SIGTERM.
+// SIGUSR2 restarts bricks whose process died (each signs in to the portmapper on a new port).
 import { parseArgs } from 'node:util'
 import { startCluster } from './cluster.js'
 
@@ -15,11 +16,12 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
       host: { type: 'string', default: '127.0.0.1' },
       arbiter: { type: 'string' },
       distribute: { type: 'string', default: '1' },
+      'brick-processes': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help === true || values.dir === undefined) {
-    process.stdout.write('usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K]\n')
+    process.stdout.write('usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]\n')
     process.exitCode = values.help === true ? 0 : 2
     return
   }
@@ -30,10 +32,22 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
     port: Number(values.port),
     volume: values.volume,
     host: values.host,
+    brickProcesses: values['brick-processes'],
     ...(values.arbiter !== undefined ? { arbiter: Number(values.arbiter) } : {}),
   })
   process.stdout.write(`volume ${cluster.volume.name}\nvolfile-server ${cluster.volfileServer}\n` +
     `mount: glusterfs --volfile-server=${cluster.host} --volfile-server-port=${cluster.port} --volfile-id=${cluster.volume.name} MOUNTPOINT\n`)
+  const printBricks = (which: number[]): void => {
+    for (const i of which) {
+      const pid = cluster.brickPid(i)
+      process.stdout.write(`brick ${i} ${cluster.volume.bricks[i]!.path} port ${cluster.brickPort(i) ?? '-'}${pid !== undefined ? ` pid ${pid}` : ''}\n`)
+    }
+  }
+  printBricks(cluster.volume.bricks.map((_, i) => i))
+  process.stdout.write('ready\n')
+  process.on('SIGUSR2', () => {
+    cluster.startStoppedBricks().then(printBricks, err => { process.stderr.write(`restart: ${String(err)}\n`) })
+  })
   let stopping = false
   const stop = (sig: string): void => {
     if (stopping) return

@@ -1,8 +1,12 @@
 // An embedded cluster for tests, demos and `gluster-ts-cluster`: one glusterd and the bricks of
-// one volume, all in this process, all data under one directory. The volume definition is kept
+// one volume, all data under one directory. Bricks run in this process, or (brickProcesses)
+// each in its own child process that SIGNINs to our glusterd's portmapper, like glusterfsd. The volume definition is kept
 // in `<dir>/cluster.json`, so a restart serves the same volume (same id, same bricks).
 import fs from 'node:fs'
 import path from 'node:path'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { Brick } from './brick.js'
 import { Glusterd } from './glusterd.js'
 import { newVolumeConfig, isArbiterBrick, validateVolume } from './volfile.js'
@@ -25,6 +29,11 @@ export interface StartClusterOptions {
   host?: string
   /** also serve glusterd on this unix socket */
   unixSocket?: string
+  /**
+   * Run each brick in its own child process (brick-main) that registers its port with glusterd
+   * by portmap SIGNIN; the brick can then be SIGKILLed alone (`brickPid(i)`) and restarted.
+   */
+  brickProcesses?: boolean
 }
 
 export interface Cluster {
@@ -40,6 +49,12 @@ export interface Cluster {
   stopBrick (index: number): Promise<void>
   /** Start a stopped brick again (on a new port, registered with glusterd's portmapper). */
   startBrick (index: number): Promise<void>
+  /** Start every brick that is not running (e.g. after a brick process was killed). */
+  startStoppedBricks (): Promise<number[]>
+  /** The pid of a brick's process (brickProcesses), undefined while stopped or in-process. */
+  brickPid (index: number): number | undefined
+  /** The port a running brick listens on. */
+  brickPort (index: number): number | undefined
   close (): Promise<void>
   [Symbol.asyncDispose] (): Promise<void>
 }
@@ -73,7 +88,48 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
   const bricks: Array<Brick | undefined> = vol.bricks.map(() => undefined)
   const glusterd = new Glusterd({ volumes: [vol] })
 
+  const procs: Array<{ proc: ChildProcess, port: number } | undefined> = vol.bricks.map(() => undefined)
+  const startBrickProcess = async (i: number): Promise<void> => {
+    if (procs[i] !== undefined) return
+    const b = vol.bricks[i]!
+    const here = fileURLToPath(import.meta.url)
+    const main = path.join(path.dirname(here), `brick-main${path.extname(here)}`)
+    const args = [...process.execArgv, main, '--dir', b.path, '--volume', vol.name, '--volume-id', vol.id,
+      '--glusterd', `${host.includes(':') ? `[${host}]` : host}:${glusterd.port!}`, '--host', host, '--port', String(b.port ?? 0)]
+    if (isArbiterBrick(vol, i)) args.push('--arbiter')
+    const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`brick ${i} did not start: ${out}`)) }, 30_000)
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString()
+        const m = /^port (\d+)$/m.exec(out)
+        if (m !== null) { clearTimeout(timer); resolve(Number(m[1])) }
+      })
+      proc.once('exit', code => { clearTimeout(timer); reject(new Error(`brick ${i} exited with ${code}: ${out}`)) })
+    })
+    const entry = { proc, port }
+    procs[i] = entry
+    proc.once('exit', () => {
+      if (procs[i] === entry) procs[i] = undefined
+      // a killed brick never sends SIGNOUT: forget its port (unless a new process signed in)
+      glusterd.unregisterBrick(b.path, port)
+    })
+  }
+  const stopBrickProcess = async (i: number): Promise<void> => {
+    const e = procs[i]
+    if (e === undefined) return
+    procs[i] = undefined
+    if (e.proc.exitCode !== null || e.proc.signalCode !== null) return
+    const exited = new Promise(resolve => e.proc.once('exit', resolve))
+    e.proc.kill('SIGTERM')
+    const timer = setTimeout(() => { e.proc.kill('SIGKILL') }, 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+
   const startBrick = async (i: number): Promise<void> => {
+    if (opts.brickProcesses === true) return startBrickProcess(i)
     if (bricks[i] !== undefined) return
     const b = vol.bricks[i]!
     const brick = new Brick({ dir: b.path, volume: vol.name, volumeId: vol.id, arbiter: isArbiterBrick(vol, i) })
@@ -87,6 +143,7 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     glusterd.registerBrick(brick.opts.brickPath, brick.port!)
   }
   const stopBrick = async (i: number): Promise<void> => {
+    if (opts.brickProcesses === true) return stopBrickProcess(i)
     const brick = bricks[i]
     if (brick === undefined) return
     bricks[i] = undefined
@@ -96,23 +153,37 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
   }
 
   try {
-    for (let i = 0; i < vol.bricks.length; i++) await startBrick(i)
-    await glusterd.listen(opts.port ?? 0, host)
+    if (opts.brickProcesses === true) {
+      // the bricks sign in to glusterd, so it listens first
+      await glusterd.listen(opts.port ?? 0, host)
+      await Promise.all(vol.bricks.map((_, i) => startBrick(i)))
+    } else {
+      for (let i = 0; i < vol.bricks.length; i++) await startBrick(i)
+      await glusterd.listen(opts.port ?? 0, host)
+    }
     if (opts.unixSocket !== undefined) await glusterd.listenUnix(opts.unixSocket)
   } catch (err) {
-    await Promise.allSettled(bricks.map((_, i) => stopBrick(i)))
+    await Promise.allSettled(vol.bricks.map((_, i) => stopBrick(i)))
     await glusterd.close()
     throw err
   }
   const port = glusterd.port!
   const close = async (): Promise<void> => {
+    await Promise.allSettled(vol.bricks.map((_, i) => stopBrick(i)))
     await glusterd.close()
-    await Promise.allSettled(bricks.map((_, i) => stopBrick(i)))
+  }
+  const running = (i: number): boolean => opts.brickProcesses === true ? procs[i] !== undefined : bricks[i] !== undefined
+  const startStoppedBricks = async (): Promise<number[]> => {
+    const started = vol.bricks.map((_, i) => i).filter(i => !running(i))
+    await Promise.all(started.map(i => startBrick(i)))
+    return started
   }
   return {
     volume: vol, glusterd, bricks, host, port,
     volfileServer: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-    stopBrick, startBrick, close,
+    stopBrick, startBrick, startStoppedBricks, close,
+    brickPid: i => procs[i]?.proc.pid,
+    brickPort: i => procs[i]?.port ?? bricks[i]?.port,
     [Symbol.asyncDispose]: close,
   }
 }

@@ -126,7 +126,10 @@ export class Glusterd {
 
   /** Record where a brick listens (what SIGNIN does for a separate brick process). */
   registerBrick (brickPath: string, port: number): void { this.#ports.set(brickPath, port) }
-  unregisterBrick (brickPath: string): void { this.#ports.delete(brickPath) }
+  /** Forget a brick's port (only if it is still `port`, when given). */
+  unregisterBrick (brickPath: string, port?: number): void {
+    if (port === undefined || this.#ports.get(brickPath) === port) this.#ports.delete(brickPath)
+  }
 
   #portOf (brick: string): number | undefined {
     const p = this.#ports.get(brick)

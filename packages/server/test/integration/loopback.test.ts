@@ -207,3 +207,17 @@ t.test('brick: locks are released when the connection drops', async t => {
   t.equal((await waiting).op_ret, 0, 'SETLKW granted once the holder disconnects')
   t.equal((await lk(b, 1, 2)).op_ret, 0, 'unlock')
 })
+
+t.test('brick: FSTAT and FSETATTR on a directory fd (AFR fstats opendir fds)', async t => {
+  const c = await cluster(t, { replica: 1 })
+  const client = await attach(t, c, 0)
+  const od = await client.call(FopProgram.procs.OPENDIR, { gfid: ROOT_GFID, xdata: null })
+  t.equal(od.op_ret, 0)
+  const st = await client.call(FopProgram.procs.FSTAT, { fd: od.fd, gfid: ROOT_GFID, xdata: null })
+  t.equal(st.op_ret, 0, 'FSTAT of a directory fd')
+  t.equal(st.stat.mode & 0o170000, 0o040000, 'a directory')
+  const anon = await client.call(FopProgram.procs.FSTAT, { fd: GF_ANON_FD, gfid: ROOT_GFID, xdata: null })
+  t.equal(anon.op_ret, 0, 'FSTAT of the anonymous fd of a directory')
+  const sa = await client.call(FopProgram.procs.FSETATTR, { fd: od.fd, gfid: ROOT_GFID, stbuf: { ...st.stat, mode: 0o40755 }, valid: 1, xdata: null })
+  t.equal(sa.op_ret, 0, 'FSETATTR of a directory fd')
+})
