@@ -1,5 +1,6 @@
 // AFR's read-side decisions (gluster-cluster.md §3), pure: which copies are readable after a
 // LOOKUP, and which of them to read from. No I/O here; replicate.ts applies these.
+import { networkInterfaces, hostname } from 'node:os'
 import { GfxDictType, type GfxDict } from '@gluster-ts/rpc'
 
 /** SuperFastHash (Paul Hsieh) as AFR's read-hash-mode 1 applies it to a gfid (§3.3). */
@@ -153,4 +154,33 @@ export function selectChild (readable: boolean[], o: SelectOptions): number {
   }
   if (c >= 0 && readable[c] === true) return c
   return readable.findIndex(Boolean)
+}
+
+let localAddrs: Set<string> | undefined
+/** This machine's addresses (every interface), 'localhost' and its hostname; computed once. */
+export function localAddresses (): Set<string> {
+  if (localAddrs !== undefined) return localAddrs
+  const s = new Set<string>(['localhost', hostname().toLowerCase()])
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) s.add(a.address.toLowerCase())
+  }
+  localAddrs = s
+  return s
+}
+
+/**
+ * choose-local (AFR's afr_local_discovery): the child whose brick runs on this machine, so reads
+ * stay off the network. Decided from the brick hosts of the volfile against our interface
+ * addresses (no DNS). Only when exactly one child is local: when several are (every brick on one
+ * machine, as in loopback test clusters) the read-hash-mode spread is kept. -1 when none.
+ */
+export function localChild (hosts: readonly string[], local: ReadonlySet<string> = localAddresses()): number {
+  let found = -1
+  for (const [i, h] of hosts.entries()) {
+    const host = h.toLowerCase().replace(/^\[(.*)\]$/, '$1')
+    if (!local.has(host)) continue
+    if (found >= 0) return -1
+    found = i
+  }
+  return found
 }

@@ -11,6 +11,7 @@ import {
   servesFopV400, setVolume, type BoundProc, type CallOptions,
 } from '@gluster-ts/rpc'
 import type { ClientSpec } from './graph.js'
+import { brickConnectChannel, brickDisconnectChannel, type BrickConnectEvent, type BrickDisconnectEvent } from './diagnostics.js'
 
 export type BrickState = 'idle' | 'connecting' | 'up' | 'down' | 'closed'
 
@@ -71,6 +72,7 @@ export class BrickClient extends EventEmitter<BrickEvents> {
   #probing: Promise<void> | undefined
   #lastError: Error | undefined
   #upWaiters = new Set<() => void>()
+  #lastFailures = 0
   /** bumped on every successful SETVOLUME: fds of an older generation are gone */
   generation = 0
   /** reads outstanding (for read-hash-mode 3) */
@@ -159,6 +161,7 @@ export class BrickClient extends EventEmitter<BrickEvents> {
         continue
       }
       delay = this.#o.reconnectInitialMs
+      this.#lastFailures = this.failures
       this.failures = 0
       this.#rpc = rpc
       this.generation++
@@ -166,10 +169,16 @@ export class BrickClient extends EventEmitter<BrickEvents> {
       const lost = new Promise<Error | undefined>(resolve => rpc!.once('close', resolve))
       this.#armPing()
       this.#setState('up')
+      if (brickConnectChannel.hasSubscribers) {
+        brickConnectChannel.publish({ name: this.spec.name, brick: this.label, generation: this.generation, failures: this.#lastFailures } satisfies BrickConnectEvent)
+      }
       const err = await lost
       this.#disarmPing()
       this.#nextXid = rpc.nextXid
       this.#rpc = undefined
+      if (brickDisconnectChannel.hasSubscribers) {
+        brickDisconnectChannel.publish({ name: this.spec.name, brick: this.label, generation: this.generation, error: signal.aborted ? undefined : err, closing: signal.aborted } satisfies BrickDisconnectEvent)
+      }
       if (signal.aborted) break
       this.#lastError = err ?? new GlusterError('ENOTCONN', `brick ${this.label} disconnected`, { brick: this.label })
       this.#setState('down', this.#lastError)

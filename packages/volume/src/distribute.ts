@@ -11,6 +11,10 @@ import { Replicate, type CallCtx, type ReplicaLookup } from './replicate.js'
 import { DHT_LINKTO_XATTR, DHT_XATTR, decodeLayoutXattr, hashedSubvol, isLinkto, makeLayout, type Layout } from './dht-layout.js'
 import type { DistributeSpec } from './graph.js'
 
+/** DHT reports every directory of a distributed volume with this size and block count. */
+const DHT_DIR_STAT_SIZE = 4096n
+const DHT_DIR_STAT_BLOCKS = 8n
+
 export interface Inode {
   gfid: Buffer
   stat: GfxIattx
@@ -75,9 +79,17 @@ export class Distribute {
     const base = first?.r ?? dirs.find(d => d !== undefined)
     if (base === undefined) throw lastErr
     const layout = this.single ? undefined : makeLayout(dirs.map((d, s) => decodeLayoutXattr(gfxDictBin(d?.xdata ?? null, DHT_XATTR), s)))
-    // merged directory attributes: the latest times (as DHT does)
-    let stat = base.stat
-    for (const d of dirs) if (d !== undefined && d.stat.ia_mtime > stat.ia_mtime) stat = { ...stat, ia_mtime: d.stat.ia_mtime, ia_mtime_nsec: d.stat.ia_mtime_nsec }
+    // merged directory attributes, as DHT's dht_iatt_merge: the latest times; over several
+    // subvolumes, size 4096 and 8 blocks (DHT_DIR_STAT_SIZE/BLOCKS) whatever the bricks' own
+    // directory sizes (checked against the FUSE mount of vol2: bricks 20480, FUSE 4096)
+    let stat = this.single ? base.stat : { ...base.stat, ia_size: DHT_DIR_STAT_SIZE, ia_blocks: DHT_DIR_STAT_BLOCKS }
+    for (const d of dirs) {
+      if (d === undefined) continue
+      const x = d.stat
+      if (x.ia_mtime > stat.ia_mtime || (x.ia_mtime === stat.ia_mtime && x.ia_mtime_nsec > stat.ia_mtime_nsec)) stat = { ...stat, ia_mtime: x.ia_mtime, ia_mtime_nsec: x.ia_mtime_nsec }
+      if (x.ia_ctime > stat.ia_ctime || (x.ia_ctime === stat.ia_ctime && x.ia_ctime_nsec > stat.ia_ctime_nsec)) stat = { ...stat, ia_ctime: x.ia_ctime, ia_ctime_nsec: x.ia_ctime_nsec }
+      if (x.ia_atime > stat.ia_atime || (x.ia_atime === stat.ia_atime && x.ia_atime_nsec > stat.ia_atime_nsec)) stat = { ...stat, ia_atime: x.ia_atime, ia_atime_nsec: x.ia_atime_nsec }
+    }
     const inode: Inode = { gfid: base.stat.ia_gfid, stat, subvol: dirs.indexOf(base), readable: base.readable, dirs, lookup: base }
     if (layout !== undefined) inode.layout = layout
     return inode

@@ -17,7 +17,12 @@ export type { ClientGraph, ClientSpec, ReplicateSpec, DistributeSpec, GraphNode,
 export { dmHash, hashName } from './dht-hash.js'
 export { decodeLayoutXattr, encodeLayoutXattr, makeLayout, layoutSearch, hashedSubvol, newDirectoryLayout, isLinkto, DHT_XATTR, DHT_LINKTO_XATTR } from './dht-layout.js'
 export type { Layout, LayoutRange } from './dht-layout.js'
-export { superFastHash, computeReadable, readSet, selectChild } from './afr-policy.js'
+export { superFastHash, computeReadable, readSet, selectChild, localChild, localAddresses } from './afr-policy.js'
 export type { ChildReply, Readable, SelectOptions } from './afr-policy.js'
 export { Replicate } from './replicate.js'
 export { Distribute } from './distribute.js'
+export {
+  CHANNEL_BRICK_CONNECT, CHANNEL_BRICK_DISCONNECT, CHANNEL_REPLICA_FAILOVER,
+  brickConnectChannel, brickDisconnectChannel, replicaFailoverChannel,
+} from './diagnostics.js'
+export type { BrickConnectEvent, BrickDisconnectEvent, ReplicaFailoverEvent } from './diagnostics.js'

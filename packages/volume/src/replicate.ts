@@ -7,9 +7,10 @@ import {
   type GfxDict, type GfxIattx, type GfxValue, type BoundProc,
 } from '@gluster-ts/rpc'
 import { BrickClient } from './brick.js'
-import { computeReadable, readSet, selectChild, type ChildReply } from './afr-policy.js'
+import { computeReadable, localChild, readSet, selectChild, type ChildReply } from './afr-policy.js'
 import type { ReplicateSpec } from './graph.js'
 import { gfidString } from './stats.js'
+import { replicaFailoverChannel, type ReplicaFailoverEvent } from './diagnostics.js'
 
 export interface ReadTiming {
   /** start a second copy of a read that has not answered after this long, ms (0: never) */
@@ -75,7 +76,10 @@ export class Replicate {
     this.name = spec.name
     this.children = children
     this.timing = timing
-    this.readChild = spec.readSubvolumeIndex
+    // read-subvolume-index first; else choose-local (on by default, as in AFR)
+    this.readChild = spec.readSubvolumeIndex >= 0
+      ? spec.readSubvolumeIndex
+      : spec.chooseLocal && spec.children.length > 1 ? localChild(spec.children.map(c => c.host)) : -1
   }
 
   get upCount (): number { return this.children.filter(c => c.up).length }
@@ -241,17 +245,27 @@ export class Replicate {
       }
       const onAbort = (): void => finish(abortErr(ctx.signal!))
       ctx.signal?.addEventListener('abort', onAbort, { once: true })
-      const launch = (): boolean => {
+      let last = -1
+      const launch = (why?: { reason: 'error' | 'hedge', from: number, error?: unknown }): boolean => {
         const i = this.#select(readable, gfid, ctx.isDir === true, tried)
         if (i < 0) return false
+        if (why !== undefined && replicaFailoverChannel.hasSubscribers) {
+          replicaFailoverChannel.publish({
+            replicate: this.name, syscall, gfid: gfidString(gfid), path: ctx.path, reason: why.reason,
+            from: why.from, fromBrick: this.children[why.from]!.label, to: i, toBrick: this.children[i]!.label, error: why.error,
+          } satisfies ReplicaFailoverEvent)
+        }
+        last = i
         tried.add(i)
         order.set(i, tried.size)
         const brick = this.children[i]!
         const ac = new AbortController()
         running.set(i, ac)
         brick.inflight++
-        const signal = ctx.signal !== undefined ? AbortSignal.any([ctx.signal, ac.signal]) : ac.signal
-        call(brick, signal, this.timing.attemptTimeoutMs).then(res => {
+        // finish() aborts every attempt's controller when the caller's signal fires, so the
+        // attempt needs only its own signal: AbortSignal.any per READ costs GC time (each
+        // dependent signal stays registered on a long-lived parent, e.g. a stream's, until GC)
+        call(brick, ac.signal, this.timing.attemptTimeoutMs).then(res => {
           if (res.op_ret < 0) throw toGlusterError(res.op_errno, { ...extra, brick: brick.label })
           running.delete(i)
           // an earlier attempt that is still running lost the race: if it does not answer a
@@ -265,13 +279,13 @@ export class Replicate {
           if (err instanceof GlusterError && (err.code === 'EGLUSTER_TIMEOUT' || err.code === 'ETIMEDOUT')) brick.suspect()
           if (!shouldFailOver(err)) { finish(err); return }
           if (running.size > 0) return // a hedge is still out
-          if (!launch()) finish(lastErr ?? this.#quorumError(syscall, ctx.path))
+          if (!launch({ reason: 'error', from: i, error: err })) finish(lastErr ?? this.#quorumError(syscall, ctx.path))
         }).finally(() => { brick.inflight-- })
         if (ctx.hedge !== false && this.timing.hedgeAfterMs > 0) {
           if (hedgeTimer !== undefined) clearTimeout(hedgeTimer)
           hedgeTimer = setTimeout(() => {
             hedgeTimer = undefined
-            if (!done) launch()
+            if (!done) launch({ reason: 'hedge', from: last })
           }, this.timing.hedgeAfterMs)
         }
         return true

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { gfxDict, gfxBin, gfxUint } from '@gluster-ts/rpc'
-import { superFastHash, computeReadable, readSet, selectChild } from '../../src/afr-policy.js'
+import { superFastHash, computeReadable, readSet, selectChild, localChild, localAddresses } from '../../src/afr-policy.js'
 
 const gfid = (s: string): Buffer => Buffer.from(s.replace(/-/g, ''), 'hex')
 const pend = (d: number, m: number, e: number): Buffer => {
@@ -79,4 +79,17 @@ t.test('selectChild: read child first, then hash, then first readable; load mode
   const m2 = selectChild([true, true, true], { readHashMode: 2, readChild: -1, gfid: g, pid: 1234 })
   t.ok(m2 >= 0 && m2 < 3)
   t.equal(selectChild([true, true, true], { readHashMode: 2, readChild: -1, gfid: g, isDir: true }), 1, 'dirs ignore the pid')
+})
+
+t.test('choose-local: the one child whose brick host is a local address', async t => {
+  const local = new Set(['10.0.0.5', 'fe80::1', 'myhost'])
+  t.equal(localChild(['10.0.0.4', '10.0.0.5', '10.0.0.6'], local), 1)
+  t.equal(localChild(['a', 'MYHOST', 'b'], local), 1, 'hostnames, case-insensitive')
+  t.equal(localChild(['a', '[fe80::1]', 'b'], local), 1, 'bracketed IPv6')
+  t.equal(localChild(['a', 'b', 'c'], local), -1, 'none local')
+  t.equal(localChild(['10.0.0.5', 'myhost', 'c'], local), -1, 'several local (one machine): keep the hash spread')
+  t.ok(localAddresses().has('127.0.0.1'), 'loopback is local')
+  t.equal(localChild(['127.0.0.1', '10.255.255.254', '10.255.255.253']), 0)
+  t.equal(selectChild([true, true, true], { readHashMode: 1, readChild: 2, gfid: gfid('00000000-0000-0000-0000-000000000001') }), 2, 'the local child is read first')
+  t.equal(selectChild([true, true, false], { readHashMode: 1, readChild: 2, gfid: gfid('00000000-0000-0000-0000-000000000001') }), 1, 'unless it is not readable: the hash decides')
 })

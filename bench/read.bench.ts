@@ -1,0 +1,262 @@
+// Reading from the REAL GlusterFS 10 cluster (test-cluster/real): our Volume against the FUSE
+// client on the same volume, in one run (style.md §8; anchors: perf-anchors.md §2).
+//
+//   (a) 1 GiB file: Volume.createReadStream piped into a null sink vs `dd bs=1M` from the FUSE
+//       mount, every run cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before each run drops the
+//       FUSE client's page cache AND the bricks' (perf-anchors §2 "everything cold"). Where
+//       drop_caches is not writable, the FUSE volume is remounted instead (client cold, bricks warm)
+//       and the report says so. Our peak RSS is sampled every 20 ms during our runs.
+//   (b) 1000 × 4 KiB files read one after another: Volume.readFile vs fs.readFile on the FUSE
+//       mount (fresh mount, one process), ms/file.
+//
+// Data is written once through the FUSE mount under /gts-bench-read/ and kept for later runs
+// (BENCH_READ_CLEANUP=1 removes it at the end). Bounded: ROUNDS rounds of each, fixed file counts.
+//
+//   pnpm bench:read                        # ROUNDS=3
+//   BENCH_READ_ROUNDS=1 BENCH_READ_SWEEP=0 pnpm bench:read
+import { execFile } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile, open } from 'node:fs/promises'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
+import { Volume } from '@gluster-ts/volume'
+import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
+import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
+
+const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_READ_ROUNDS ?? 3)))
+const SWEEP = process.env.BENCH_READ_SWEEP !== '0'
+const BIG = 1 << 30
+const SMALL_N = 1000
+const SMALL_SIZE = 4096
+const DIR = 'gts-bench-read'
+const MB = 1e6
+
+const loaded = loadRealCluster()
+if ('skip' in loaded) {
+  console.log(`bench/read: skipped: ${loaded.skip}`)
+  process.exit(0)
+}
+const cluster: RealCluster = loaded
+const servers = cluster.nodes.map(n => n.ip)
+
+function sh (cmd: string, args: string[], timeoutMs = 120_000): Promise<{ stdout: string, stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err !== null) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`))
+      else resolve({ stdout, stderr })
+    })
+  })
+}
+
+/** true: page caches dropped (client and bricks); false: drop_caches refused, FUSE remounted instead */
+let dropCachesWorks = true
+async function cold (vol: string): Promise<void> {
+  if (dropCachesWorks) {
+    try {
+      await sh('sync', [])
+      await writeFile('/proc/sys/vm/drop_caches', '3\n')
+      return
+    } catch {
+      dropCachesWorks = false
+    }
+  }
+  await cluster.umount(vol)
+  await cluster.mount(vol)
+}
+
+async function ensureData (mnt: string): Promise<void> {
+  const dir = join(mnt, DIR)
+  await mkdir(join(dir, 'small'), { recursive: true })
+  const big = join(dir, '1g.bin')
+  if (!existsSync(big) || statSync(big).size !== BIG) {
+    console.log(`writing ${big} (1 GiB) through FUSE…`)
+    await sh('dd', ['if=/dev/urandom', `of=${big}`, 'bs=1M', `count=${BIG >> 20}`, 'conv=fsync'], 600_000)
+  }
+  let missing = 0
+  for (let i = 0; i < SMALL_N; i++) {
+    const f = join(dir, 'small', `f${String(i).padStart(4, '0')}`)
+    if (!existsSync(f) || statSync(f).size !== SMALL_SIZE) { await writeFile(f, randomBytes(SMALL_SIZE)); missing++ }
+  }
+  if (missing > 0) console.log(`wrote ${missing} × 4 KiB files through FUSE`)
+}
+
+class NullSink extends Writable {
+  bytes = 0
+  override _write (chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void { this.bytes += chunk.length; cb() }
+  override _writev (chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    for (const c of chunks) this.bytes += c.chunk.length
+    cb()
+  }
+}
+
+interface RssProbe { stop (): { startMiB: number, peakMiB: number } }
+function rssProbe (): RssProbe {
+  const start = process.memoryUsage.rss()
+  let peak = start
+  const t = setInterval(() => { const r = process.memoryUsage.rss(); if (r > peak) peak = r }, 20)
+  return {
+    stop () {
+      clearInterval(t)
+      peak = Math.max(peak, process.memoryUsage.rss())
+      return { startMiB: start / 1048576, peakMiB: peak / 1048576 }
+    },
+  }
+}
+
+async function ddFuse (file: string): Promise<number> {
+  const t0 = performance.now()
+  await sh('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M'], 300_000)
+  return BIG / MB / ((performance.now() - t0) / 1000)
+}
+
+async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
+  const vol = await Volume.connect({ servers, volume: 'vol1', ...opts })
+  try {
+    const probe = rssProbe()
+    const sink = new NullSink()
+    const t0 = performance.now()
+    await pipeline(vol.createReadStream(`/${DIR}/1g.bin`), sink)
+    const s = (performance.now() - t0) / 1000
+    const rss = probe.stop()
+    if (sink.bytes !== BIG) throw new Error(`stream gave ${sink.bytes} bytes, want ${BIG}`)
+    return { mbs: BIG / MB / s, ...rss }
+  } finally {
+    await vol.close()
+  }
+}
+
+const names = Array.from({ length: SMALL_N }, (_, i) => `f${String(i).padStart(4, '0')}`)
+
+async function oursSmall (): Promise<number> {
+  const vol = await Volume.connect({ servers, volume: 'vol1' })
+  try {
+    const t0 = performance.now()
+    let bytes = 0
+    for (const n of names) bytes += (await vol.readFile(`/${DIR}/small/${n}`)).length
+    const ms = (performance.now() - t0) / SMALL_N
+    if (bytes !== SMALL_N * SMALL_SIZE) throw new Error(`read ${bytes} bytes of small files`)
+    return ms
+  } finally {
+    await vol.close()
+  }
+}
+
+async function fuseSmall (mnt: string): Promise<number> {
+  await cluster.umount('vol1')
+  mnt = await cluster.mount('vol1')
+  const t0 = performance.now()
+  let bytes = 0
+  for (const n of names) bytes += (await readFile(join(mnt, DIR, 'small', n))).length
+  const ms = (performance.now() - t0) / SMALL_N
+  if (bytes !== SMALL_N * SMALL_SIZE) throw new Error(`read ${bytes} bytes of small files through FUSE`)
+  return ms
+}
+
+async function main (): Promise<void> {
+  const m = printMachine('bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS 10, vol1 replica 3')
+  const gv = (await sh('glusterfs', ['--version'])).stdout.split('\n')[0] ?? ''
+  console.log(`${gv} | rounds ${ROUNDS}`)
+  let mnt = await cluster.mount('vol1')
+  await ensureData(mnt)
+  const big = join(mnt, DIR, '1g.bin')
+  // a quick sanity read of the same bytes through both paths
+  {
+    const fh = await open(big, 'r')
+    const want = Buffer.alloc(65536)
+    await fh.read(want, 0, want.length, 123_456_789)
+    await fh.close()
+    const vol = await Volume.connect({ servers, volume: 'vol1' })
+    const parts: Buffer[] = []
+    for await (const c of vol.createReadStream(`/${DIR}/1g.bin`, { start: 123_456_789, end: 123_456_789 + 65535 })) parts.push(c as Buffer)
+    await vol.close()
+    if (!Buffer.concat(parts).equals(want)) throw new Error('our bytes differ from the FUSE mount\'s')
+  }
+
+  // (a) 1 GiB
+  const dd: number[] = []
+  const ours: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
+  for (let r = 0; r < ROUNDS; r++) {
+    await cold('vol1')
+    dd.push(await ddFuse(big))
+    await cold('vol1')
+    ours.push(await oursStream()) // the defaults: 1 MiB READs, 4 in flight
+    console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, ours ${fmtNum(ours.at(-1)!.mbs)} MB/s (RSS ${ours.at(-1)!.startMiB.toFixed(0)} → peak ${ours.at(-1)!.peakMiB.toFixed(0)} MiB)`)
+  }
+  mnt = cluster.info.mounts.vol1 ?? mnt
+  const sweep: Array<{ chunk: number, window: number, mbs: number, runs: number[], peakMiB: number }> = []
+  if (SWEEP) {
+    for (const [chunk, window] of [[131072, 4], [131072, 8], [262144, 8], [524288, 4]] as const) {
+      const xs: number[] = []
+      let peak = 0
+      for (let r = 0; r < Math.min(ROUNDS, 2); r++) {
+        await cold('vol1')
+        const o = await oursStream({ readChunkBytes: chunk, readWindow: window })
+        xs.push(o.mbs)
+        peak = Math.max(peak, o.peakMiB)
+      }
+      sweep.push({ chunk, window, mbs: median(xs), runs: xs, peakMiB: peak })
+      console.log(`sweep ${chunk / 1024} KiB × ${window}: ${xs.map(fmtNum).join(', ')} MB/s`)
+    }
+  }
+
+  // (b) 1000 × 4 KiB
+  const smallOurs: number[] = []
+  const smallFuse: number[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    smallFuse.push(await fuseSmall(mnt))
+    smallOurs.push(await oursSmall())
+    console.log(`round ${r + 1}: 1000 × 4 KiB: FUSE ${smallFuse.at(-1)!.toFixed(3)} ms/file, ours ${smallOurs.at(-1)!.toFixed(3)} ms/file`)
+  }
+
+  const ddM = median(dd)
+  const oursM = median(ours.map(o => o.mbs))
+  const peak = Math.max(...ours.map(o => o.peakMiB))
+  const startRss = Math.min(...ours.map(o => o.startMiB))
+  const sF = median(smallFuse)
+  const sO = median(smallOurs)
+  const coldHow = dropCachesWorks ? 'drop_caches before each run (client and bricks cold)' : 'FUSE remounted before each run (client cold, bricks warm: drop_caches refused)'
+  const rows: Row[] = [
+    { name: '1 GiB: dd bs=1M, FUSE mount (baseline)', result: `${fmtNum(ddM)} MB/s`, runs: dd.map(fmtNum).join(', '), '× vs baseline': fmtRatio(1), 'peak RSS': '' },
+    { name: '1 GiB: Volume.createReadStream (defaults: 1 MiB × 4)', result: `${fmtNum(oursM)} MB/s`, runs: ours.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': fmtRatio(oursM / ddM), 'peak RSS': `${peak.toFixed(0)} MiB` },
+    ...sweep.map(s => ({ name: `1 GiB: Volume.createReadStream ${s.chunk / 1024} KiB × ${s.window}`, result: `${fmtNum(s.mbs)} MB/s`, runs: s.runs.map(fmtNum).join(', '), '× vs baseline': fmtRatio(s.mbs / ddM), 'peak RSS': `${s.peakMiB.toFixed(0)} MiB` })),
+    { name: '1000 × 4 KiB: fs.readFile on FUSE, fresh mount (baseline)', result: `${sF.toFixed(3)} ms/file`, runs: smallFuse.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(1), 'peak RSS': '' },
+    { name: '1000 × 4 KiB: Volume.readFile, fresh Volume', result: `${sO.toFixed(3)} ms/file`, runs: smallOurs.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(sF / sO), 'peak RSS': '' },
+  ]
+  console.log('')
+  console.log(`cold cache: ${coldHow}. Medians of ${ROUNDS} rounds; × = ours / FUSE in speed (higher is better). RSS before our first stream: ${startRss.toFixed(0)} MiB`)
+  const cols = ['name', 'result', 'runs', '× vs baseline', 'peak RSS']
+  printTable(cols, rows)
+
+  if (process.env.BENCH_READ_WRITE !== '0') {
+    const lines: string[] = []
+    const log = console.log
+    console.log = (...a: unknown[]) => { lines.push(a.join(' ')) }
+    printTable(cols, rows)
+    console.log = log
+    const md = [
+      '# bench/read: Volume vs the FUSE client on the real cluster',
+      '',
+      `\`pnpm bench:read\`, ${m.date}, commit ${m.commit}.`,
+      `node ${m.node} | ${m.cpu} | ${m.cores} cores | ${m.os} | load average ${m.load} at start | ${gv}`,
+      '',
+      'Everything (3 glusterd, 9 bricks, the FUSE client and this process) shares the same machine, so',
+      'compare ratios, not absolute figures (perf-anchors.md §1).',
+      `Cold cache: ${coldHow}. Medians of ${ROUNDS} rounds; the sweep rows are medians of ${Math.min(ROUNDS, 2)}.`,
+      '`×` is ours / FUSE in speed: above 1 means we are faster. Peak RSS is this whole process',
+      `(sampled every 20 ms during our streams; ${startRss.toFixed(0)} MiB before the first one).`,
+      '',
+      ...lines,
+      '',
+      `Load average at the end: ${loadavg()}.`,
+      '',
+    ].join('\n')
+    writeFileSync(new URL('./results/read.md', import.meta.url), md)
+    console.log('\nwrote bench/results/read.md')
+  }
+  if (process.env.BENCH_READ_CLEANUP === '1') await rm(join(mnt, DIR), { recursive: true, force: true })
+}
+
+await main()
