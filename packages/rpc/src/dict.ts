@@ -268,9 +268,12 @@ function decodeValue (r: XdrReader, type: number): GfxValue {
     case GfxDictType.UINT: return { type, value: r.u64() }
     case GfxDictType.DOUBLE: return { type, value: r.f64() }
     case GfxDictType.STR: {
-      const b = r.opaque()
+      // offsets, not r.opaque(): no subarray per value
+      const n = r.u32()
+      const p = r.take(n + ((4 - (n & 3)) & 3))
+      const b = r.buf
       // senders include the NUL; tolerate a value without one
-      return { type, value: b.toString('utf8', 0, b.length > 0 && b[b.length - 1] === 0 ? b.length - 1 : b.length) }
+      return { type, value: b.toString('utf8', p, n > 0 && b[p + n - 1] === 0 ? p + n - 1 : p + n) }
     }
     case GfxDictType.STR_OLD:
     case GfxDictType.PTR: return { type, value: r.opaque() }
@@ -279,6 +282,81 @@ function decodeValue (r: XdrReader, type: number): GfxValue {
     case GfxDictType.MDATA: return { type, value: GfxMdataIatt.decode(r) }
     default: throw protocolError(`gfx_dict: unknown value type ${type} at offset ${r.pos - 4}`)
   }
+}
+
+// Key caches. GlusterFS uses a few dozen distinct xdata keys ("trusted.glusterfs.dht",
+// "link-count", "glusterfs.open-fd-count" …), so caching their encoded and decoded forms makes
+// key handling, the bulk of a dict's cost, close to a copy (bench/results/xdr.md). Both caches
+// are bounded: at most KEY_CACHE_ENTRIES keys of at most KEY_CACHE_MAX_KEY_BYTES bytes, so
+// hostile or generated keys cannot grow them.
+const KEY_CACHE_ENTRIES = 1024 // a power of two: the decode table masks its hash with it
+const KEY_CACHE_MAX_KEY_BYTES = 128
+
+/**
+ * Encode side: the `opaque key<>` exactly as XdrWriter#string(k + '\0') writes it (length word,
+ * UTF-8 key, NUL, zero padding), by key. The Buffers never leave this module and are only
+ * copied from (w.fixed), never written into. A full cache stops adding; it does not evict.
+ */
+const encodedKeys = new Map<string, Buffer>()
+
+function encodedKey (k: string): Buffer | undefined {
+  const hit = encodedKeys.get(k)
+  if (hit !== undefined) return hit
+  // k.length (UTF-16 units) <= UTF-8 bytes: a cheap first filter before Buffer.byteLength
+  if (k.length > KEY_CACHE_MAX_KEY_BYTES || encodedKeys.size >= KEY_CACHE_ENTRIES) return undefined
+  const n = Buffer.byteLength(k, 'utf8') + 1
+  if (n > KEY_CACHE_MAX_KEY_BYTES) return undefined
+  const b = Buffer.alloc(4 + pad4(n)) // zeroed: the NUL and the padding are already there
+  b.writeUInt32BE(n, 0)
+  b.write(k, 4, 'utf8')
+  encodedKeys.set(k, b)
+  return b
+}
+
+/**
+ * Decode side: a direct-mapped table of recently decoded keys, indexed by a hash of the key's
+ * length and a few sampled bytes (O(1) whatever the key length). A slot is trusted only after
+ * a full byte compare, so a collision (two keys with the same length and sampled bytes) just
+ * costs a miss and replaces the slot. A hit returns the same string object as before: no
+ * allocation, and V8 keeps its hash, so the Map.set that follows does not hash it again.
+ */
+const slotBytes: Array<Buffer | undefined> = new Array<Buffer | undefined>(KEY_CACHE_ENTRIES).fill(undefined)
+const slotKeys: string[] = new Array<string>(KEY_CACHE_ENTRIES).fill('')
+
+/** The hash that picks a decode-table slot for the key bytes b[p, e). */
+function keySlot (b: Uint8Array, p: number, e: number): number {
+  const n = e - p
+  let h = Math.imul(n, 0x9e3779b1)
+  if (n > 0) {
+    // first, middle, last; then second-to-last and middle+1 for longer keys
+    h = Math.imul(h ^ b[p]!, 0x01000193)
+    h = Math.imul(h ^ b[p + (n >>> 1)]!, 0x01000193)
+    h = Math.imul(h ^ b[e - 1]!, 0x01000193)
+    if (n > 2) h = Math.imul(h ^ b[e - 2]!, 0x01000193)
+    if (n > 8) h = Math.imul(h ^ b[p + (n >>> 1) + 1]!, 0x01000193)
+  }
+  return (h ^ (h >>> 15)) & (KEY_CACHE_ENTRIES - 1)
+}
+
+/** The key in b[p, e) (without its NUL) as a string, through the decode table. */
+function decodeKey (b: Buffer, p: number, e: number): string {
+  const n = e - p
+  const slot = keySlot(b, p, e)
+  const cached = slotBytes[slot]
+  if (cached !== undefined && cached.length === n) {
+    let q = 0
+    while (q < n && cached[q] === b[p + q]) q++
+    if (q === n) return slotKeys[slot]!
+  }
+  // latin1 is a plain widening copy and equals utf8 for ASCII bytes; anything else is utf8 as before
+  let ascii = true
+  for (let q = p; q < e; q++) if (b[q]! > 0x7f) { ascii = false; break }
+  const k = b.toString(ascii ? 'latin1' : 'utf8', p, e)
+  if (n <= KEY_CACHE_MAX_KEY_BYTES) {
+    slotBytes[slot] = Buffer.from(b.subarray(p, e)) // a copy: never keep the record alive
+    slotKeys[slot] = k
+  }
+  return k
 }
 
 export function encodeGfxDict (w: XdrWriter, d: GfxDict): void {
@@ -290,7 +368,9 @@ export function encodeGfxDict (w: XdrWriter, d: GfxDict): void {
   w.i32(d.size).u32(d.size)
   const start = w.length
   for (const [k, v] of d) {
-    w.string(k + '\0')
+    const key = encodedKey(k)
+    if (key !== undefined) w.fixed(key) // already padded: fixed() adds nothing
+    else w.string(k + '\0')
     encodeValue(w, v)
   }
   w.setU32(sizeAt, w.length - start)
@@ -320,13 +400,14 @@ export function decodeGfxDict (r: XdrReader): GfxDict {
   if (xdrSize > r.remaining) throw protocolError(`gfx_dict: xdr_size ${xdrSize} larger than the ${r.remaining} bytes left at offset ${at}`)
   if (n > xdrSize / GFX_PAIR_MIN_BYTES) throw protocolError(`gfx_dict: ${n} pairs cannot fit in xdr_size ${xdrSize} at offset ${at}`)
   const start = r.pos
+  const b = r.buf
   const out = new Map<string, GfxValue>()
   for (let i = 0; i < n; i++) {
-    const key = r.opaque()
-    const kl = key.length
-    if (kl === 0 || key[kl - 1] !== 0) throw protocolError(`gfx_dict: pair ${i} key is not NUL-terminated at offset ${r.pos}`)
-    const k = key.toString('utf8', 0, kl - 1)
-    out.set(k, decodeValue(r, r.i32()))
+    // the key's length word and padded bytes by offset (r.opaque() would make a subarray)
+    const kl = r.u32()
+    const p = r.take(kl + ((4 - (kl & 3)) & 3))
+    if (kl === 0 || b[p + kl - 1] !== 0) throw protocolError(`gfx_dict: pair ${i} key is not NUL-terminated at offset ${r.pos}`)
+    out.set(decodeKey(b, p, p + kl - 1), decodeValue(r, r.i32()))
   }
   const used = r.pos - start
   if (used !== xdrSize) throw protocolError(`gfx_dict: xdr_size says ${xdrSize} bytes but the pairs took ${used} at offset ${at}`)

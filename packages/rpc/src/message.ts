@@ -95,6 +95,8 @@ export interface CallHeaderInit {
   rpcvers?: number
 }
 
+const EMPTY_BODY: Buffer = Object.freeze(Buffer.alloc(0)) as Buffer
+
 export const OpaqueAuthCodec: Codec<OpaqueAuth> = {
   encode (w, v) {
     if (v.body.length > MAX_AUTH_BYTES) {
@@ -105,6 +107,15 @@ export const OpaqueAuthCodec: Codec<OpaqueAuth> = {
   },
   decode (r) {
     const flavor = r.u32()
+    const at = r.pos
+    if (r.remaining >= 4 && r.buf[at] === 0 && r.buf[at + 1] === 0 && r.buf[at + 2] === 0 && r.buf[at + 3] === 0) {
+      // An empty body (every verifier GlusterFS sends, AUTH_NULL credentials): one shared,
+      // frozen zero-length Buffer instead of a subarray per message. Safe: a zero-length
+      // Buffer has no bytes to write into, and freezing stops property changes. It also
+      // avoids keeping the record alive through an empty view of it.
+      r.pos = at + 4
+      return { flavor, body: EMPTY_BODY }
+    }
     const body = r.opaque(MAX_AUTH_BYTES)
     return { flavor, body }
   },

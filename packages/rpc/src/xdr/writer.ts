@@ -8,9 +8,24 @@ const SLAB_BYTES = 64 * 1024
 /** Raw payloads at least this large are passed through as their own chunk instead of copied. */
 const ZERO_COPY_BYTES = 2048
 const ZERO = Buffer.alloc(4)
+/**
+ * Inputs up to this size are copied byte by byte: for short inputs a JS loop beats
+ * TypedArray#set, whose call overhead dominates (bench/results/xdr.md, "Why").
+ */
+const SMALL_COPY_MAX = 32
+/** Strings up to this many UTF-16 units try the ASCII charCodeAt loop in string(). */
+const ASCII_LOOP_MAX = 64
 
+/**
+ * Numbers go through a DataView over the slab (big-endian is its default): setUint32 and
+ * setBigUint64 are ~10× and ~6× faster than Buffer#writeUInt32BE / #writeBigUInt64BE, and
+ * setBig(U)Int64 converts modulo 2^64 itself (the same bytes BigInt.asUintN/asIntN gave), and
+ * throws TypeError for a non-bigint as before. The view must always cover the current #slab:
+ * #room() rebuilds it whenever the slab is replaced.
+ */
 export class XdrWriter {
   #slab: Buffer
+  #view: DataView
   #start = 0 // where the current message began in #slab
   #pos = 0
   #chunks: Buffer[] = []
@@ -18,6 +33,7 @@ export class XdrWriter {
 
   constructor (slabBytes = SLAB_BYTES) {
     this.#slab = Buffer.allocUnsafe(slabBytes)
+    this.#view = viewOf(this.#slab)
   }
 
   /** Bytes written since the last finish(). */
@@ -31,41 +47,42 @@ export class XdrWriter {
     const next = Buffer.allocUnsafe(size)
     this.#slab.copy(next, 0, this.#start, this.#pos)
     this.#slab = next
+    this.#view = viewOf(next)
     this.#start = 0
     this.#pos = used
   }
 
   u32 (v: number): this {
     this.#room(4)
-    this.#slab.writeUInt32BE(v >>> 0, this.#pos)
+    this.#view.setUint32(this.#pos, v >>> 0)
     this.#pos += 4
     return this
   }
 
   i32 (v: number): this {
     this.#room(4)
-    this.#slab.writeInt32BE(v | 0, this.#pos)
+    this.#view.setInt32(this.#pos, v | 0)
     this.#pos += 4
     return this
   }
 
   u64 (v: bigint): this {
     this.#room(8)
-    this.#slab.writeBigUInt64BE(BigInt.asUintN(64, v), this.#pos)
+    this.#view.setBigUint64(this.#pos, v)
     this.#pos += 8
     return this
   }
 
   i64 (v: bigint): this {
     this.#room(8)
-    this.#slab.writeBigInt64BE(BigInt.asIntN(64, v), this.#pos)
+    this.#view.setBigInt64(this.#pos, v)
     this.#pos += 8
     return this
   }
 
   f64 (v: number): this {
     this.#room(8)
-    this.#slab.writeDoubleBE(v, this.#pos)
+    this.#view.setFloat64(this.#pos, v)
     this.#pos += 8
     return this
   }
@@ -77,11 +94,19 @@ export class XdrWriter {
     const padded = n + ((4 - (n & 3)) & 3) // not (n + 3) & ~3: that wraps to negative past 2^31
     this.#room(padded)
     const s = this.#slab
-    const p = this.#pos
+    let p = this.#pos
+    const end = p + padded
     const len = Math.min(n, b.length)
-    s.set(len === b.length ? b : b.subarray(0, len), p)
-    if (padded > len) s.fill(0, p + len, p + padded)
-    this.#pos = p + padded
+    if (len <= SMALL_COPY_MAX) {
+      for (let i = 0; i < len; i++) s[p + i] = b[i]!
+    } else {
+      s.set(len === b.length ? b : b.subarray(0, len), p)
+    }
+    // zero-fill (n > b.length) and padding: usually 0 to 3 bytes, where a loop beats Buffer#fill
+    p += len
+    if (end - p > SMALL_COPY_MAX) s.fill(0, p, end)
+    else for (; p < end; p++) s[p] = 0
+    this.#pos = end
     return this
   }
 
@@ -90,14 +115,38 @@ export class XdrWriter {
     return this.fixed(b)
   }
 
-  string (s: string): this {
-    const n = Buffer.byteLength(s, 'utf8')
+  string (str: string): this {
+    const units = str.length
+    if (units <= ASCII_LOOP_MAX) {
+      // Short ASCII strings (names, dict keys and values): copy char codes directly, skipping
+      // Buffer.byteLength and Buffer#write (C++ calls). The loop writes only past #pos, into
+      // bytes not yet handed out, so bailing out at the first non-ASCII unit is harmless: the
+      // general path below overwrites them.
+      this.#room(4 + units + 3)
+      const s = this.#slab
+      const start = this.#pos
+      let p = start + 4
+      let i = 0
+      for (; i < units; i++) {
+        const c = str.charCodeAt(i)
+        if (c > 0x7f) break
+        s[p++] = c
+      }
+      if (i === units) {
+        this.#view.setUint32(start, units)
+        while (((p - start) & 3) !== 0) s[p++] = 0
+        this.#pos = p
+        return this
+      }
+    }
+    const n = Buffer.byteLength(str, 'utf8')
     this.u32(n)
     const padded = n + ((4 - (n & 3)) & 3) // not (n + 3) & ~3: that wraps to negative past 2^31
     this.#room(padded)
+    const s = this.#slab
     const p = this.#pos
-    this.#slab.write(s, p, n, 'utf8')
-    if (padded > n) this.#slab.fill(0, p + n, p + padded)
+    s.write(str, p, n, 'utf8')
+    for (let q = p + n; q < p + padded; q++) s[q] = 0
     this.#pos = p + padded
     return this
   }
@@ -120,7 +169,7 @@ export class XdrWriter {
   reserveU32 (): number {
     this.#room(4)
     const at = this.length
-    this.#slab.writeUInt32BE(0, this.#pos)
+    this.#view.setUint32(this.#pos, 0)
     this.#pos += 4
     return at
   }
@@ -130,7 +179,7 @@ export class XdrWriter {
     // The reserved word is in the slab part written after the last cut.
     const slabOffset = offset - this.#chunkBytes + this.#start
     if (slabOffset < this.#start) throw new Error('XdrWriter.setU32: offset precedes a raw chunk')
-    this.#slab.writeUInt32BE(v >>> 0, slabOffset)
+    this.#view.setUint32(slabOffset, v >>> 0)
   }
 
   /** Zero padding after a raw payload, when a format needs it. */
@@ -160,4 +209,9 @@ export class XdrWriter {
     if (chunks.length === 1) return chunks[0]!
     return Buffer.concat(chunks)
   }
+}
+
+/** A DataView over exactly `b`'s bytes (pooled Buffers share a larger ArrayBuffer). */
+function viewOf (b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength)
 }

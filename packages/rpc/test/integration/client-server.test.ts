@@ -233,7 +233,14 @@ t.test('close() waits for calls in flight, then ends the connection', async t =>
 
 t.test('RpcServer.close() lets running handlers reply, then closes; listen errors', async t => {
   const server = new RpcServer()
-  server.register(TestProgram, testHandlers)
+  // close() once the DELAY handler is known to be running (a fixed sleep raced the call's
+  // arrival on a loaded machine, and a call that has not arrived is rightly lost)
+  let started!: () => void
+  const running = new Promise<void>(resolve => { started = resolve })
+  server.register(TestProgram, {
+    ...testHandlers,
+    DELAY: async (args, ctx) => { started(); return await testHandlers.DELAY!(args, ctx) },
+  })
   const address = await server.listen(0, '127.0.0.1')
   t.equal(server.address, address)
   t.type(server.port, 'number')
@@ -242,7 +249,7 @@ t.test('RpcServer.close() lets running handlers reply, then closes; listen error
   t.teardown(() => { client.destroy() })
   const slow = client.call(TestProgram.procs.DELAY, { ms: 20, n: 1 })
   const clientClosed = once(client, 'close')
-  await new Promise(resolve => setTimeout(resolve, 5))
+  await running
   await server.close()
   t.match(await slow, { n: 1 })
   const [err] = await clientClosed
