@@ -174,6 +174,30 @@ if ('skip' in cluster) {
     t.ok(worst < 2000, `every read under 2 s (worst ${worst.toFixed(0)} ms)`)
   })
 
+  t.test('glusterd of node 1 killed: connect succeeds through node 2; all three killed: EGLUSTER_NOVOLFILE within 5 s', async t => {
+    const dead = new Set<number>()
+    // start the dead ones together: each start waits until its glusterd sees its peers connected
+    const restart = async (): Promise<void> => { await Promise.all([...dead].map(n => cluster.startGlusterd(n))); dead.clear() }
+    t.teardown(restart)
+    await cluster.killGlusterd(1)
+    dead.add(1)
+    const v = await Volume.connect({ servers, volume: 'vol1' })
+    t.ok((await v.stat('/')).isDirectory(), 'connected with node 1\'s glusterd dead, and reads')
+    await v.close()
+    await cluster.killGlusterd(2)
+    dead.add(2)
+    await cluster.killGlusterd(3)
+    dead.add(3)
+    const t0 = performance.now()
+    const e = await Volume.connect({ servers, volume: 'vol1' }).then(() => null, (err: unknown) => err as Error & { code: string, cause: AggregateError })
+    const ms = performance.now() - t0
+    t.equal(e?.code, 'EGLUSTER_NOVOLFILE')
+    t.same(e?.cause.errors.map((x: { address?: string }) => x.address), servers.map(s => `${s}:24007`))
+    t.ok(ms < 5000, `all three glusterds down: failed in ${ms.toFixed(0)} ms`)
+    t.comment(`all three glusterds down: EGLUSTER_NOVOLFILE in ${ms.toFixed(0)} ms: ${e?.message}`)
+    await restart()
+  })
+
   t.test('errors: wrong volume name, and every server down', async t => {
     const e1 = await Volume.connect({ servers, volume: 'no-such-volume' }).then(() => null, (e: unknown) => e as Error & { code: string, cause: AggregateError })
     t.equal(e1?.code, 'EGLUSTER_NOVOLFILE')
