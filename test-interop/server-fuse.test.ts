@@ -5,23 +5,13 @@
 // mount with synchronous fs calls from the process that serves the bricks would deadlock itself.
 // Needs root and /dev/fuse (skips with a reason otherwise; CI must not skip).
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
-import type { VolumeConfig } from '@gluster-ts/server'
+import { fuseSkipReason, sh, mount, umount, startChildCluster, type ChildCluster } from './server-fuse-helpers.js'
 
-const exec = promisify(execFile)
-
-function skipReason (): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (FUSE mount)'
-  if (!fs.existsSync('/dev/fuse')) return 'no /dev/fuse'
-  for (const bin of ['/usr/sbin/glusterfs', '/sbin/glusterfs']) if (fs.existsSync(bin)) return undefined
-  return 'no glusterfs FUSE client installed'
-}
+type Cluster = ChildCluster
 
 /** A tree of a few thousand files from this repo's node_modules (or the repo's packages when absent). */
 function pickTree (): string {
@@ -35,80 +25,8 @@ function pickTree (): string {
 
 const DD_MIB = Number(process.env.GTS_FUSE_DD_MIB ?? 1024)
 
-async function sh (cmd: string, args: string[], opts: { timeoutMs?: number, cwd?: string } = {}): Promise<string> {
-  const { stdout } = await exec(cmd, args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd, killSignal: 'SIGKILL' })
-  return stdout
-}
-
-async function waitFor (what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}
-
-async function isMounted (mnt: string): Promise<boolean> {
-  const mounts = await fs.promises.readFile('/proc/self/mounts', 'utf8')
-  return mounts.split('\n').some(l => l.split(' ')[1] === mnt)
-}
-
-async function mount (c: Cluster, mnt: string, log: string): Promise<void> {
-  await sh('glusterfs', [
-    `--volfile-server=${c.host}`, `--volfile-server-port=${c.port}`, `--volfile-id=${c.volume.name}`,
-    `--log-file=${log}`, mnt,
-  ], { timeoutMs: 30_000 })
-  await waitFor(`mount of ${mnt}`, 20_000, () => isMounted(mnt))
-  // the first stat waits for the client to reach the bricks
-  await sh('stat', [mnt], { timeoutMs: 20_000 })
-}
-
-async function umount (mnt: string): Promise<void> {
-  if (!(await isMounted(mnt))) return
-  await sh('umount', [mnt], { timeoutMs: 20_000 }).catch(() => sh('fusermount', ['-u', '-z', mnt], { timeoutMs: 20_000 }))
-  await waitFor(`unmount of ${mnt}`, 20_000, async () => !(await isMounted(mnt))).catch(() => {})
-}
-
-interface Cluster { proc: ChildProcess, host: string, port: number, volume: VolumeConfig, close: () => Promise<void> }
-
-const CLI = path.resolve('packages/server/src/cli-main.ts')
-
-/** Run `gluster-ts-cluster --replica 3 --dir DIR --port 0` from source and wait for its address. */
-async function startOnce (dir: string): Promise<Cluster> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=gluster-ts-source', CLI, '--replica', '3', '--dir', dir, '--port', '0', '--volume', 'vol1'],
-    { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  const addr = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`cluster did not start: ${out}`)) }, 30_000)
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /volfile-server (\S+)/.exec(out)
-      if (m !== null) { clearTimeout(timer); resolve(m[1]!) }
-    })
-    proc.once('exit', code => { clearTimeout(timer); reject(new Error(`cluster exited with ${code}: ${out}`)) })
-  })
-  const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))]
-  const volume = (JSON.parse(fs.readFileSync(path.join(dir, 'cluster.json'), 'utf8')) as { volumes: VolumeConfig[] }).volumes[0]!
-  const close = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return
-    const exited = new Promise(resolve => proc.once('exit', resolve))
-    proc.kill('SIGTERM')
-    const timer = setTimeout(() => { proc.kill('SIGKILL') }, 10_000)
-    await exited
-    clearTimeout(timer)
-  }
-  return { proc, host, port, volume, close }
-}
-
-/** Start the cluster on a glusterd port outside 49100-49151 (the FUSE client's own source ports). */
-async function start (dir: string): Promise<Cluster> {
-  for (let i = 0; i < 20; i++) {
-    const c = await startOnce(dir)
-    if (c.port < 49100 || c.port > 49151) return c
-    await c.close()
-  }
-  throw new Error('no usable port')
-}
+/** `gluster-ts-cluster --replica 3 --dir DIR --port 0 --volume vol1`, from source, in a child process. */
+const start = (dir: string): Promise<Cluster> => startChildCluster(dir, ['--replica', '3', '--volume', 'vol1'])
 
 async function sha256File (p: string): Promise<string> {
   const h = createHash('sha256')
@@ -116,7 +34,7 @@ async function sha256File (p: string): Promise<string> {
   return h.digest('hex')
 }
 
-const reason = skipReason()
+const reason = fuseSkipReason()
 t.test('the real FUSE client on our replica-3 volume', { skip: reason ?? false }, async t => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'gts-fuse-'))
   const dir = path.join(base, 'cluster')
