@@ -29,10 +29,15 @@
 # 10.88.0.0/24 and the root namespace only talks to 10.88.0.x. `down` never fails.
 set -euo pipefail
 
-ROOT=${GTS_REAL_ROOT:-/tmp/gluster-ts-real}
+# GTS_REAL_ID=K (0-9, default 0) runs an independent cluster beside the default one: network 10.88.K.0/24,
+# bridge gts-brK, namespaces gtsK-n1..3 (K=0 keeps gts-n1..3), state under /tmp/gluster-ts-real-K.
+ID=${GTS_REAL_ID:-0}
+[[ $ID =~ ^[0-9]$ ]] || { echo "cluster.sh: GTS_REAL_ID must be a digit 0-9 (got '$ID')" >&2; exit 1; }
+if ((ID == 0)); then DEFAULT_ROOT=/tmp/gluster-ts-real NSP=gts-n; else DEFAULT_ROOT=/tmp/gluster-ts-real-$ID NSP=gts$ID-n; fi
+ROOT=${GTS_REAL_ROOT:-$DEFAULT_ROOT}
 ROOT=${ROOT%/}
-NET=10.88.0
-BR=gts-br0
+NET=10.88.$ID
+BR=gts-br$ID
 BASE_PORT=49152
 MAX_PORT=49251
 SELF=$(readlink -f "$0")
@@ -49,7 +54,7 @@ die() { log "ERROR: $*"; exit 1; }
 NODES=(1 2 3)
 NS=() IP=() DIR=() SOCK=()
 for n in "${NODES[@]}"; do
-  NS[n]=gts-n$n
+  NS[n]=$NSP$n
   IP[n]=$NET.1$n
   DIR[n]=$ROOT/n$n                    # lib/ (= /var/lib/glusterd), run/, log/, bricks/, glusterd.vol
   SOCK[n]=$ROOT/n$n/run/glusterd.socket
@@ -244,7 +249,7 @@ stop_system_glusterd() {
     poll 15 gone "$p" || log "WARNING: system glusterd $p did not exit"
   done
   if ss -Hltn 'sport = :24007' 2>/dev/null | grep -q .; then
-    log "WARNING: something in the root namespace listens on :24007 (not ours: ours live in gts-n*)"
+    log "WARNING: something in the root namespace listens on :24007 (not ours: ours live in ${NSP}*)"
   fi
 }
 

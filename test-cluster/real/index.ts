@@ -12,6 +12,11 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const DEFAULT_ROOT = '/tmp/gluster-ts-real'
+
+/** cluster.sh's default state directory for GTS_REAL_ID (0 or unset: DEFAULT_ROOT; K: /tmp/gluster-ts-real-K) */
+export function defaultRoot (id = process.env.GTS_REAL_ID ?? '0'): string {
+  return id === '0' || id === '' ? DEFAULT_ROOT : `${DEFAULT_ROOT}-${id}`
+}
 /** The cluster.sh next to this module (not the one named in cluster.json: they are the same file). */
 export const CLUSTER_SH = fileURLToPath(new URL('./cluster.sh', import.meta.url))
 
@@ -248,7 +253,7 @@ export class RealCluster {
  * environment (.ci/run sets it) a missing cluster is an error instead: CI must never skip.
  */
 export function loadRealCluster (): RealCluster | { skip: string } {
-  const root = process.env.GTS_REAL_ROOT ?? DEFAULT_ROOT
+  const root = process.env.GTS_REAL_ROOT ?? defaultRoot()
   const skip = why(root)
   if (skip === null) return new RealCluster(readClusterJson(`${root}/cluster.json`))
   if (process.env.GTS_REAL_REQUIRED === '1') throw new Error(`GTS_REAL_REQUIRED=1 but the real cluster is unusable: ${skip}`)
