@@ -58,6 +58,10 @@ const S_IFMT = 0o170000
 const S_IFREG = 0o100000
 const MAX_READ_BYTES = 4 * 1024 * 1024
 const ENOENT = 2
+/** utime bits in the v3 credential's flags (which times the operation changes) */
+const MDATA_MTIME = 0x2
+const MDATA_ATIME = 0x4
+const MDATA_PAR_MTIME = 0x10
 /** keys of entry-creation xdata that are never stored as xattrs (gluster-cluster.md §6.2) */
 const INTERNAL_KEYS = new Set([
   'gfid-req', 'glusterfs-internal-fop', 'glusterfs.inodelk-count', 'glusterfs.entrylk-count', 'glusterfs.parent-entrylk',
@@ -98,6 +102,8 @@ export class Brick {
   readonly uuid = randomUUID()
   readonly #clients = new WeakMap<ServerConnection, ClientState>()
   readonly #openCount = new Map<string, number>()
+  /** cleanups of dropped connections still running (close() waits for them before closing the store) */
+  readonly #disconnecting = new Set<Promise<void>>()
   #entryChain: Promise<unknown> = Promise.resolve()
   readonly #dataChains = new Map<string, Promise<unknown>>()
   #clientSeq = 0
@@ -134,7 +140,11 @@ export class Brick {
       GETSPEC: () => ({ op_ret: -1, op_errno: 38, spec: '<this method is not in use, use glusterd for getspec>', xdata: new Map() }),
     })
     this.rpc.on('connection', (conn: ServerConnection) => {
-      conn.once('close', () => { void this.#disconnected(conn) })
+      conn.once('close', () => {
+        // a failed cleanup must not take the brick down: what it could not close, close() still does
+        const p: Promise<void> = this.#disconnected(conn).catch(() => {}).finally(() => { this.#disconnecting.delete(p) })
+        this.#disconnecting.add(p)
+      })
     })
   }
 
@@ -144,6 +154,7 @@ export class Brick {
 
   async close (): Promise<void> {
     await this.rpc.close({ timeoutMs: 2000 })
+    await Promise.all(this.#disconnecting)
     this.store.close()
   }
 
@@ -220,6 +231,26 @@ export class Brick {
       return { uid: c.uid, gid: c.gid, pid: c.pid, lkOwner: lk?.toString('hex') ?? '' }
     }
     return { uid: 0, gid: 0, pid: 0, lkOwner: lk?.toString('hex') ?? '' }
+  }
+
+  /**
+   * Times as a GlusterFS brick with features.ctime keeps them: the client's utime xlator puts the
+   * operation's wall-clock time in the v3 credential (ctime_sec/nsec) and flags saying which times
+   * it changes (MTIME, ATIME of the object; PARENT_MTIME); every replica stamps that same time, so
+   * the copies agree (each backend's own clock would differ by milliseconds per brick).
+   */
+  async #stamp (ctx: CallContext, obj: { fh?: FileHandle, p?: string, st?: BigIntStats } | undefined, parent?: { p: string, st: BigIntStats }): Promise<void> {
+    const c = ctx.cred
+    if (isOpaqueAuth(c) || c.flavor !== 390040 || c.ctime_sec === 0n) return
+    const t = Number(c.ctime_sec) + c.ctime_nsec / 1e9
+    if (obj !== undefined && (c.flags & (MDATA_MTIME | MDATA_ATIME)) !== 0) {
+      const st = obj.st ?? (obj.fh !== undefined ? await obj.fh.stat({ bigint: true }) : await lstat(obj.p!))
+      const atime = (c.flags & MDATA_ATIME) !== 0 ? t : Number(st.atimeNs) / 1e9
+      const mtime = (c.flags & MDATA_MTIME) !== 0 ? t : Number(st.mtimeNs) / 1e9
+      if (obj.fh !== undefined) await obj.fh.utimes(atime, mtime)
+      else if (obj.p !== undefined) await fsp.lutimes(obj.p, atime, mtime)
+    }
+    if (parent !== undefined && (c.flags & MDATA_PAR_MTIME) !== 0) await fsp.lutimes(parent.p, Number(parent.st.atimeNs) / 1e9, t)
   }
 
   #owner (ctx: CallContext, lkOwner?: Buffer): LockOwner {
@@ -510,6 +541,7 @@ export class Brick {
             await fh.chmod((a.mode & ~a.umask) & 0o7777)
             await this.#ownNew(p, this.#caller(ctx), parent.st)
             this.store.addObject(key, 'f', parent.key, a.bname, xattrs)
+            await this.#stamp(ctx, { fh }, { p: parent.p, st: parent.st })
           }
           const st = await fh.stat({ bigint: true })
           const fd = this.#allocFd(cs, { kind: 'file', key: objKey, fh, flags: a.flags })
@@ -557,6 +589,7 @@ export class Brick {
               pos += r.bytesWritten
             }
           }
+          await this.#stamp(ctx, { fh: fd.fh, st: pre })
           const post = await fd.fh.stat({ bigint: true })
           return { op_ret: a.data.length, op_errno: 0, xdata: null, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, post) }
         } finally { await done() }
@@ -631,6 +664,7 @@ export class Brick {
           throw err
         }
         this.store.addObject(key, 'd', parent.key, a.bname, xattrs)
+        await this.#stamp(ctx, { p }, { p: parent.p, st: parent.st })
         return {
           ...ok, stat: toIatt(key, await lstat(p)), preparent: toIatt(parent.key, parent.st), postparent: await this.#iattOf(parent.key),
         }
@@ -659,6 +693,7 @@ export class Brick {
           await this.#ownNew(p, this.#caller(ctx), parent.st)
           this.store.addObject(key, 'f', parent.key, a.bname, xattrs)
         }
+        await this.#stamp(ctx, { p }, { p: parent.p, st: parent.st })
         return {
           ...ok, stat: toIatt(key, await lstat(p)), preparent: toIatt(parent.key, parent.st), postparent: await this.#iattOf(parent.key),
         }
@@ -676,6 +711,7 @@ export class Brick {
         await fsp.symlink(a.linkname, p)
         await this.#ownNew(p, this.#caller(ctx), parent.st)
         this.store.addObject(key, 'l', parent.key, a.bname, xattrs)
+        await this.#stamp(ctx, { p }, { p: parent.p, st: parent.st })
         return {
           ...ok, stat: toIatt(key, await lstat(p)), preparent: toIatt(parent.key, parent.st), postparent: await this.#iattOf(parent.key),
         }
@@ -688,7 +724,7 @@ export class Brick {
         return { op_ret: Buffer.byteLength(target), op_errno: 0, xdata: null, buf: toIatt(key, st), path: target }
       }),
 
-      LINK: fop(a => this.#serial(async () => {
+      LINK: fop((a, ctx) => this.#serial(async () => {
         const src = await this.#inode(a.oldgfid)
         if (src.st.isDirectory()) throw new FopError('EPERM')
         const parent = await this.#inode(a.newgfid)
@@ -696,12 +732,13 @@ export class Brick {
         const p = this.store.childPath(parent.key, a.newbname)
         await fsp.link(src.p, p)
         this.store.addLink(src.key, parent.key, a.newbname)
+        await this.#stamp(ctx, undefined, { p: parent.p, st: parent.st })
         return {
           ...ok, stat: toIatt(src.key, await lstat(p)), preparent: toIatt(parent.key, parent.st), postparent: await this.#iattOf(parent.key),
         }
       })),
 
-      UNLINK: fop(a => this.#serial(async () => {
+      UNLINK: fop((a, ctx) => this.#serial(async () => {
         const parent = await this.#inode(a.pargfid)
         const p = this.store.childPath(parent.key, a.bname)
         const st = await lstat(p)
@@ -709,18 +746,20 @@ export class Brick {
         await fsp.unlink(p)
         const key = this.store.child(parent.key, a.bname)
         if (key !== undefined) this.store.removeLink(parent.key, a.bname, { keepRecord: (this.#openCount.get(key) ?? 0) > 0 })
+        await this.#stamp(ctx, undefined, { p: parent.p, st: parent.st })
         return { ...ok, prestat: toIatt(parent.key, parent.st), poststat: await this.#iattOf(parent.key) }
       })),
 
-      RMDIR: fop(a => this.#serial(async () => {
+      RMDIR: fop((a, ctx) => this.#serial(async () => {
         const parent = await this.#inode(a.pargfid)
         const p = this.store.childPath(parent.key, a.bname)
         await fsp.rmdir(p)
         this.store.removeLink(parent.key, a.bname)
+        await this.#stamp(ctx, undefined, { p: parent.p, st: parent.st })
         return { ...ok, prestat: toIatt(parent.key, parent.st), poststat: await this.#iattOf(parent.key) }
       })),
 
-      RENAME: fop(a => this.#serial(async () => {
+      RENAME: fop((a, ctx) => this.#serial(async () => {
         const op = await this.#inode(a.oldgfid)
         const np = await this.#inode(a.newgfid)
         if (!op.st.isDirectory() || !np.st.isDirectory()) throw new FopError('ENOTDIR')
@@ -734,6 +773,8 @@ export class Brick {
         await fsp.rename(from, to)
         const { replaced } = this.store.moveLink(op.key, a.oldbname, np.key, a.newbname)
         if (replaced !== undefined && replaced.linksLeft === 0 && (this.#openCount.get(replaced.key) ?? 0) === 0) this.store.forget(replaced.key)
+        await this.#stamp(ctx, undefined, { p: op.p, st: op.st })
+        if (np.key !== op.key) await this.#stamp(ctx, undefined, { p: np.p, st: np.st })
         return {
           ...ok,
           stat: toIatt(key, await lstat(to)),
@@ -767,11 +808,12 @@ export class Brick {
         } finally { await done() }
       }),
 
-      TRUNCATE: fop(async a => this.#dataSerial(a.gfid, async () => {
+      TRUNCATE: fop(async (a, ctx) => this.#dataSerial(a.gfid, async () => {
         const { key, p, st } = await this.#inode(a.gfid)
         if (st.isDirectory()) throw new FopError('EISDIR')
         if (!st.isFile()) throw new FopError('EINVAL')
         if (!this.opts.arbiter) await fsp.truncate(p, Number(a.offset))
+        await this.#stamp(ctx, { p, st })
         return { ...ok, prestat: toIatt(key, st), poststat: await this.#iattOf(key) }
       })),
 
@@ -780,6 +822,7 @@ export class Brick {
         try {
           const pre = await fd.fh.stat({ bigint: true })
           if (!this.opts.arbiter) await fd.fh.truncate(Number(a.offset))
+          await this.#stamp(ctx, { fh: fd.fh, st: pre })
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
       })),
@@ -885,6 +928,7 @@ export class Brick {
               await fd.fh.truncate(Number(a.offset + a.size))
             }
           }
+          await this.#stamp(ctx, { fh: fd.fh, st: pre })
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
       })),
@@ -894,6 +938,7 @@ export class Brick {
         try {
           const pre = await fd.fh.stat({ bigint: true })
           if (!this.opts.arbiter) await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
+          await this.#stamp(ctx, { fh: fd.fh, st: pre })
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
       })),
@@ -903,6 +948,7 @@ export class Brick {
         try {
           const pre = await fd.fh.stat({ bigint: true })
           if (!this.opts.arbiter) await writeZeros(fd.fh, a.offset, a.size)
+          await this.#stamp(ctx, { fh: fd.fh, st: pre })
           return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
         } finally { await done() }
       })),

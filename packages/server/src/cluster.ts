@@ -100,7 +100,7 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
     const port = await new Promise<number>((resolve, reject) => {
       let out = ''
-      const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`brick ${i} did not start: ${out}`)) }, 30_000)
+      const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`brick ${i} did not start within 90 s: ${out}`)) }, 90_000)
       proc.stdout!.on('data', (d: Buffer) => {
         out += d.toString()
         const m = /^port (\d+)$/m.exec(out)
