@@ -5,7 +5,10 @@
 //       mount, every run cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before each run drops the
 //       FUSE client's page cache AND the bricks' (perf-anchors §2 "everything cold"). Where
 //       drop_caches is not writable, the FUSE volume is remounted instead (client cold, bricks warm)
-//       and the report says so. Our peak RSS is sampled every 20 ms during our runs.
+//       and the report says so. Each of our streams runs in a fresh child process, plain `node` on
+//       the packages' sources compiled to JS (typescript's transpileModule, into a temp dir): the
+//       RSS is that of a process that only uses the library, as dd's is dd's, without this
+//       script's tsx loader (~30 MiB) and cluster tooling. Its peak RSS is sampled every 20 ms.
 //   (b) 1000 × 4 KiB files read one after another: Volume.readFile vs fs.readFile on the FUSE
 //       mount (fresh mount, one process), ms/file.
 //
@@ -15,13 +18,14 @@
 //   pnpm bench:read                        # ROUNDS=3
 //   BENCH_READ_ROUNDS=1 BENCH_READ_SWEEP=0 pnpm bench:read
 import { execFile } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, statSync, readdirSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, open } from 'node:fs/promises'
-import { Writable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
+import { join, dirname, relative } from 'node:path'
+import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { writeFileSync } from 'node:fs'
+import ts from 'typescript'
 import { Volume } from '@gluster-ts/volume'
 import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
@@ -83,28 +87,62 @@ async function ensureData (mnt: string): Promise<void> {
   if (missing > 0) console.log(`wrote ${missing} × 4 KiB files through FUSE`)
 }
 
-class NullSink extends Writable {
-  bytes = 0
-  override _write (chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void { this.bytes += chunk.length; cb() }
-  override _writev (chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    for (const c of chunks) this.bytes += c.chunk.length
-    cb()
+// ---- our streams, each in a child process running plain node on compiled JS ----
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
+let jsDir: string | undefined
+
+/** Compile packages/{rpc,volume}/src to JS in a temp dir (no type check, no bundling); returns the dir. */
+function compileLibrary (): string {
+  const out = mkdtempSync(join(tmpdir(), 'gts-bench-read-'))
+  for (const pkg of ['rpc', 'volume']) {
+    const src = join(repo, 'packages', pkg, 'src')
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const f = join(dir, e.name)
+        if (e.isDirectory()) { walk(f); continue }
+        if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) continue
+        const dest = join(out, pkg, relative(src, f)).replace(/\.ts$/, '.js')
+        mkdirSync(dirname(dest), { recursive: true })
+        // '@gluster-ts/rpc' → the compiled rpc, relative to this file
+        let rpcIndex = relative(dirname(dest), join(out, 'rpc', 'index.js'))
+        if (!rpcIndex.startsWith('.')) rpcIndex = `./${rpcIndex}`
+        const code = readFileSync(f, 'utf8').replaceAll("'@gluster-ts/rpc'", `'${rpcIndex}'`)
+        const js = ts.transpileModule(code, { fileName: f, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText
+        writeFileSync(dest, js)
+      }
+    }
+    walk(src)
   }
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n')
+  writeFileSync(join(out, 'stream.js'), STREAM_CHILD)
+  return out
 }
 
-interface RssProbe { stop (): { startMiB: number, peakMiB: number } }
-function rssProbe (): RssProbe {
-  const start = process.memoryUsage.rss()
-  let peak = start
-  const t = setInterval(() => { const r = process.memoryUsage.rss(); if (r > peak) peak = r }, 20)
-  return {
-    stop () {
-      clearInterval(t)
-      peak = Math.max(peak, process.memoryUsage.rss())
-      return { startMiB: start / 1048576, peakMiB: peak / 1048576 }
-    },
-  }
+/** The child: connect, stream the file into a null sink, print { mbs, startMiB, peakMiB, bytes }. */
+const STREAM_CHILD = `
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { Volume } from './volume/index.js'
+const { servers, volume, path, opts } = JSON.parse(process.argv[2])
+class NullSink extends Writable {
+  bytes = 0
+  _write (chunk, _enc, cb) { this.bytes += chunk.length; cb() }
+  _writev (chunks, cb) { for (const c of chunks) this.bytes += c.chunk.length; cb() }
 }
+const vol = await Volume.connect({ servers, volume, ...opts })
+const start = process.memoryUsage.rss()
+let peak = start
+const timer = setInterval(() => { const r = process.memoryUsage.rss(); if (r > peak) peak = r }, 20)
+const sink = new NullSink()
+const t0 = performance.now()
+await pipeline(vol.createReadStream(path), sink)
+const s = (performance.now() - t0) / 1000
+clearInterval(timer)
+peak = Math.max(peak, process.memoryUsage.rss())
+await vol.close()
+process.stdout.write(JSON.stringify({ mbs: sink.bytes / 1e6 / s, startMiB: start / 1048576, peakMiB: peak / 1048576, bytes: sink.bytes }) + '\\n')
+`
 
 async function ddFuse (file: string): Promise<number> {
   const t0 = performance.now()
@@ -113,19 +151,12 @@ async function ddFuse (file: string): Promise<number> {
 }
 
 async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
-  const vol = await Volume.connect({ servers, volume: 'vol1', ...opts })
-  try {
-    const probe = rssProbe()
-    const sink = new NullSink()
-    const t0 = performance.now()
-    await pipeline(vol.createReadStream(`/${DIR}/1g.bin`), sink)
-    const s = (performance.now() - t0) / 1000
-    const rss = probe.stop()
-    if (sink.bytes !== BIG) throw new Error(`stream gave ${sink.bytes} bytes, want ${BIG}`)
-    return { mbs: BIG / MB / s, ...rss }
-  } finally {
-    await vol.close()
-  }
+  jsDir ??= compileLibrary()
+  const arg = JSON.stringify({ servers, volume: 'vol1', path: `/${DIR}/1g.bin`, opts })
+  const { stdout } = await sh(process.execPath, [join(jsDir, 'stream.js'), arg], 600_000)
+  const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mbs: number, startMiB: number, peakMiB: number, bytes: number }
+  if (r.bytes !== BIG) throw new Error(`stream gave ${r.bytes} bytes, want ${BIG}`)
+  return r
 }
 
 const names = Array.from({ length: SMALL_N }, (_, i) => `f${String(i).padStart(4, '0')}`)
@@ -226,7 +257,7 @@ async function main (): Promise<void> {
     { name: '1000 × 4 KiB: Volume.readFile, fresh Volume', result: `${sO.toFixed(3)} ms/file`, runs: smallOurs.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(sF / sO), 'peak RSS': '' },
   ]
   console.log('')
-  console.log(`cold cache: ${coldHow}. Medians of ${ROUNDS} rounds; × = ours / FUSE in speed (higher is better). RSS before our first stream: ${startRss.toFixed(0)} MiB`)
+  console.log(`cold cache: ${coldHow}. Medians of ${ROUNDS} rounds; × = ours / FUSE in speed (higher is better). Our child process's RSS once connected: ${startRss.toFixed(0)} MiB`)
   const cols = ['name', 'result', 'runs', '× vs baseline', 'peak RSS']
   printTable(cols, rows)
 
@@ -245,8 +276,10 @@ async function main (): Promise<void> {
       'Everything (3 glusterd, 9 bricks, the FUSE client and this process) shares the same machine, so',
       'compare ratios, not absolute figures (perf-anchors.md §1).',
       `Cold cache: ${coldHow}. Medians of ${ROUNDS} rounds; the sweep rows are medians of ${Math.min(ROUNDS, 2)}.`,
-      '`×` is ours / FUSE in speed: above 1 means we are faster. Peak RSS is this whole process',
-      `(sampled every 20 ms during our streams; ${startRss.toFixed(0)} MiB before the first one).`,
+      '`×` is ours / FUSE in speed: above 1 means we are faster. Each of our streams runs in a fresh',
+      'child process: plain `node` on the library compiled to JS, which connects, streams the file into a',
+      'null sink and exits. Peak RSS is that process\'s, sampled every 20 ms during the stream',
+      `(${startRss.toFixed(0)} MiB once connected, before the stream).`,
       '',
       ...lines,
       '',
@@ -256,6 +289,7 @@ async function main (): Promise<void> {
     writeFileSync(new URL('./results/read.md', import.meta.url), md)
     console.log('\nwrote bench/results/read.md')
   }
+  if (jsDir !== undefined) await rm(jsDir, { recursive: true, force: true })
   if (process.env.BENCH_READ_CLEANUP === '1') await rm(join(mnt, DIR), { recursive: true, force: true })
 }
 

@@ -6,6 +6,8 @@ import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, writeFile, symlink, rm, readdir, lstat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Volume, superFastHash } from '@gluster-ts/volume'
 import { loadRealCluster } from '../test-cluster/real/index.js'
 
@@ -16,6 +18,28 @@ if ('skip' in cluster) {
   const servers = cluster.nodes.map(n => n.ip)
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
   const top = `gts-volume-${process.pid}`
+
+  /**
+   * Teardown: remove `rel` from `volName` through the FUSE mount, and check it is gone. The mount is
+   * (re)made first, and a failed rm is retried for a while: right after a brick was thawed or
+   * restarted the FUSE client may still be reconnecting to it. Register it BEFORE creating `rel`
+   * and before any brick is frozen or killed: tap runs teardowns last-in first-out, so the brick
+   * is back before this runs, and a failure half-way through creating `rel` still removes it.
+   */
+  const removeFromVolume = async (volName: string, rel: string): Promise<void> => {
+    let last: unknown
+    for (let attempt = 0; attempt < 8; attempt++) {
+      if (attempt > 0) await sleep(2000)
+      try {
+        const mnt = await cluster.mount(volName)
+        await rm(join(mnt, rel), { recursive: true, force: true })
+        if (!existsSync(join(mnt, rel))) return
+      } catch (err) {
+        last = err
+      }
+    }
+    throw new Error(`teardown: could not remove /${rel} from ${volName}`, { cause: last })
+  }
 
   /** The acceptance tree: nested dirs, 0/1-byte, 128 KiB ± 1, 1 MiB, 10 MiB, symlinks, spaces, UTF-8. */
   async function writeTree (mnt: string): Promise<Map<string, Buffer>> {
@@ -49,8 +73,8 @@ if ('skip' in cluster) {
     t.test(`${volName}: a tree written through FUSE reads back identical`, async t => {
       const mnt = await cluster.mount(volName)
       await rm(join(mnt, top), { recursive: true, force: true })
+      t.teardown(() => removeFromVolume(volName, top))
       const files = await writeTree(mnt)
-      t.teardown(() => rm(join(mnt, top), { recursive: true, force: true }))
       const vol = await Volume.connect({ servers, volume: volName })
       t.teardown(() => vol.close())
       for (const [p, d] of files) {
@@ -113,8 +137,8 @@ if ('skip' in cluster) {
     const mnt = await cluster.mount('vol1')
     const data = randomBytes(100 << 20)
     const name = `${top}-100m.bin`
+    t.teardown(() => removeFromVolume('vol1', name))
     await writeFile(join(mnt, name), data)
-    t.teardown(() => rm(join(mnt, name), { force: true }))
     const vol = await Volume.connect({ servers, volume: 'vol1' })
     t.teardown(() => vol.close())
     // kill the brick the read is on: read-hash-mode 1 picks by gfid hash
@@ -145,20 +169,20 @@ if ('skip' in cluster) {
   t.test('vol1: one brick SIGSTOPped: 20 reads complete quickly (worst latency measured)', async t => {
     const mnt = await cluster.mount('vol1')
     const dir = `${top}-hung`
+    t.teardown(() => removeFromVolume('vol1', dir)) // runs last: after the brick is thawed
     await mkdir(join(mnt, dir), { recursive: true })
     const files: Buffer[] = []
     for (let i = 0; i < 20; i++) {
       files.push(randomBytes(200_000))
       await writeFile(join(mnt, dir, `f${i}`), files[i]!)
     }
-    t.teardown(() => rm(join(mnt, dir), { recursive: true, force: true }))
     const vol = await Volume.connect({ servers, volume: 'vol1' })
     t.teardown(() => vol.close())
     await vol.readFile(`/${dir}/f0`) // warm: connections up
     let frozen = false
-    t.teardown(async () => { if (frozen) await cluster.contBrick(2, 'vol1') })
+    t.teardown(async () => { if (frozen) { await cluster.contBrick(2, 'vol1'); frozen = false } })
+    frozen = true // before: a freeze that fails half-way is still undone
     await cluster.freezeBrick(2, 'vol1')
-    frozen = true
     const lat: number[] = []
     for (let i = 0; i < 20; i++) {
       const t0 = performance.now()

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
+import type { OnReadOpts, Socket } from 'node:net'
 import { GlusterError, abortError, protocolError } from './errors.js'
 import { RecordDecoder } from './record.js'
 import { MsgType, decodeMessage, encodeCallRecord, replyError } from './message.js'
@@ -138,26 +138,40 @@ export class RpcClient extends EventEmitter {
   #closing: Promise<void> | undefined
   readonly #stats: RpcClientStats = { calls: 0, replies: 0, unknownXidReplies: 0, callbacks: 0, unhandledCallbacks: 0, callbackErrors: 0 }
 
-  /** Connect to 'host:port', '[v6]:port' or 'unix:/path' and wrap the socket. */
+  /**
+   * Connect to 'host:port', '[v6]:port' or 'unix:/path' and wrap the socket. The socket is read
+   * with `onread` into buffers the RecordDecoder hands out (readBuffer/commit): a large reply
+   * (a READ) is read by the kernel straight into the one Buffer its payload is a slice of.
+   */
   static async connect (address: string, opts: RpcConnectOptions = {}): Promise<RpcClient> {
     const c: ConnectOptions = { ...opts }
     c.timeoutMs = opts.connectTimeoutMs
+    const reader = new DirectReader(new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes }))
+    c.onread = reader.onread
     const socket = await connect(address, c)
+    directReaders.set(socket, reader)
     return new RpcClient(socket, { ...opts, peer: opts.peer ?? address })
   }
 
+  /**
+   * Wrap a connected socket. A socket from RpcClient.connect is read in place (see there); any
+   * other socket through its 'data' events.
+   */
   constructor (socket: Socket, opts: RpcClientOptions = {}) {
     super()
     this.socket = socket
     this.peer = opts.peer ?? socketPeer(socket)
-    this.#decoder = new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes })
+    const reader = directReaders.get(socket)
+    directReaders.delete(socket)
+    this.#decoder = reader?.decoder ?? new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes })
     this.#outbox = new Outbox(socket)
     this.#cred = opts.cred ?? { flavor: 0 }
     this.#defaultTimeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
     const first = opts.firstXid ?? 2
     this.#lastXid = (first - 1) >>> 0
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
-    socket.on('data', this.#onData)
+    if (reader !== undefined) reader.attach(this.#onRead, this.#onRecord, this.#onDecodeError)
+    else socket.on('data', this.#onData)
     socket.on('error', this.#onSocketError)
     socket.on('close', this.#onSocketClose)
     socket.on('drain', this.#onDrain)
@@ -330,6 +344,12 @@ export class RpcClient extends EventEmitter {
     this.#timerAt = Infinity
   }
 
+  #disarmQueued = false
+  readonly #disarmIfIdle = (): void => {
+    this.#disarmQueued = false
+    if (this.#pending.size === 0) this.#disarm()
+  }
+
   readonly #onTimer = (): void => {
     this.#timer = undefined
     this.#timerAt = Infinity
@@ -365,10 +385,17 @@ export class RpcClient extends EventEmitter {
       }
       if (callEndChannel.hasSubscribers) callEndChannel.publish(ev)
     }
+    // Idle: drop the deadline timer, but only if no call was made by the code this settlement
+    // wakes up. The check is queued before resolve(), so it runs after the continuations of the
+    // calls settled earlier in this batch of replies and before this one's: a closed loop of
+    // calls keeps its timer instead of clearing and re-creating it on every batch.
+    if (this.#pending.size === 0 && this.#timer !== undefined && !this.#disarmQueued) {
+      this.#disarmQueued = true
+      queueMicrotask(this.#disarmIfIdle)
+    }
     if (err === undefined) p.resolve(result)
     else p.reject(err)
     if (this.#pending.size === 0) {
-      if (this.#timer !== undefined) this.#disarm()
       if (this.#idleWaiters.length > 0) {
         const w = this.#idleWaiters
         this.#idleWaiters = []
@@ -400,14 +427,29 @@ export class RpcClient extends EventEmitter {
     try {
       this.#decoder.push(chunk, this.#onRecord)
     } catch (err) {
-      const cause = err instanceof GlusterError ? err : protocolError(String(err), {}, { cause: err })
-      // a framing or header error: the byte stream can't be trusted any more
-      const code = cause.code === 'EGLUSTER_RECORD_TOO_LARGE' ? cause.code : 'EGLUSTER_PROTOCOL'
-      const lost = new GlusterError(code, `${cause.message} (peer ${this.peer}); connection closed`, { peer: this.peer }, { cause })
-      this.#teardown(p => new GlusterError(code,
-        `${p.proc.program.name} ${p.proc.name} (xid ${p.xid}) failed: ${cause.message} (peer ${this.peer}); connection closed`,
-        { peer: this.peer, program: p.proc.program.name, procedure: p.proc.name, xid: p.xid, syscall: p.proc.name }, { cause }), lost)
+      this.#onDecodeError(err)
     }
+  }
+
+  /** Direct reads: `n` bytes landed in the decoder's read buffer. */
+  readonly #onRead = (n: number): void => {
+    if (this.#state === 'closed') return
+    try {
+      this.#decoder.commit(n, this.#onRecord)
+    } catch (err) {
+      this.#onDecodeError(err)
+    }
+  }
+
+  /** A framing or header error: the byte stream can't be trusted any more. */
+  readonly #onDecodeError = (err: unknown): void => {
+    if (this.#state === 'closed') return
+    const cause = err instanceof GlusterError ? err : protocolError(String(err), {}, { cause: err })
+    const code = cause.code === 'EGLUSTER_RECORD_TOO_LARGE' ? cause.code : 'EGLUSTER_PROTOCOL'
+    const lost = new GlusterError(code, `${cause.message} (peer ${this.peer}); connection closed`, { peer: this.peer }, { cause })
+    this.#teardown(p => new GlusterError(code,
+      `${p.proc.program.name} ${p.proc.name} (xid ${p.xid}) failed: ${cause.message} (peer ${this.peer}); connection closed`,
+      { peer: this.peer, program: p.proc.program.name, procedure: p.proc.name, xid: p.xid, syscall: p.proc.name }, { cause }), lost)
   }
 
   readonly #onRecord = (record: Buffer): void => {
@@ -508,6 +550,56 @@ export class RpcClient extends EventEmitter {
 }
 
 function progKey (prog: number, vers: number): string { return `${prog}/${vers}` }
+
+/** Sockets RpcClient.connect opened with `onread`, until the RpcClient wrapping them takes over. */
+const directReaders = new WeakMap<Socket, DirectReader>()
+/** Where reads go once the decoder is dead: the socket is being destroyed, nobody looks. */
+let discard: Buffer | undefined
+
+/**
+ * The `onread` glue between a socket and a RecordDecoder. Reads that complete before the
+ * RpcClient exists (none in practice: connect resolves first) are decoded and their records
+ * kept until attach(). Neither callback ever throws into net.
+ */
+class DirectReader {
+  readonly decoder: RecordDecoder
+  #onRead: ((n: number) => void) | undefined
+  #early: Buffer[] = []
+  #earlyError: unknown
+  readonly onread: OnReadOpts
+
+  constructor (decoder: RecordDecoder) {
+    this.decoder = decoder
+    this.onread = {
+      buffer: () => {
+        if (decoder.error === undefined) {
+          try { return decoder.readBuffer() } catch {}
+        }
+        return (discard ??= Buffer.allocUnsafeSlow(64 * 1024))
+      },
+      callback: (n: number) => {
+        if (this.#onRead !== undefined) this.#onRead(n)
+        else if (decoder.error === undefined) {
+          try { decoder.commit(n, r => { this.#early.push(r) }) } catch (err) { this.#earlyError = err }
+        }
+        return true
+      },
+    }
+  }
+
+  attach (onRead: (n: number) => void, onRecord: (r: Buffer) => void, onError: (err: unknown) => void): void {
+    this.#onRead = onRead
+    const early = this.#early
+    this.#early = []
+    try {
+      for (const r of early) onRecord(r)
+    } catch (err) {
+      onError(err)
+      return
+    }
+    if (this.#earlyError !== undefined) onError(this.#earlyError)
+  }
+}
 
 function closedError (peer: string, p?: Pending): GlusterError {
   if (p === undefined) return new GlusterError('EGLUSTER_CLOSED', `RPC client for ${peer} is closed`, { peer })

@@ -19,9 +19,30 @@ export const MAX_FRAGMENT_BYTES = 0x7fffffff
  */
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 
+/** Default size of the buffer socket reads land in (readBuffer()), between large records. */
+export const DEFAULT_READ_BUFFER_BYTES = 64 * 1024
+/**
+ * Default for how much of a large record's buffer is allocated as soon as its header arrives.
+ * A record larger than this gets a buffer of this size that doubles as bytes arrive, so a
+ * hostile 4-byte header can make us allocate at most this much before sending anything more.
+ */
+export const DEFAULT_EAGER_RECORD_BYTES = 4 * 1024 * 1024
+/** After a large record, the next read is at most this long (it holds the next record's header). */
+const READ_AFTER_LARGE_BYTES = 4096
+/** readBuffer() starts a fresh read buffer when less than this is free in the current one. */
+const MIN_FREE_READ_BYTES = 2048
+
 export interface RecordDecoderOptions {
   /** Largest record accepted, in bytes (sum of fragment lengths). Default 64 MiB. */
   maxRecordBytes?: number
+  /**
+   * Direct reads (readBuffer()/commit()): size of the shared buffer small records are read into.
+   * A one-fragment record larger than a quarter of it that does not fit gets a buffer of its own.
+   * Default 64 KiB.
+   */
+  readBufferBytes?: number
+  /** Direct reads: see DEFAULT_EAGER_RECORD_BYTES. Default 4 MiB. */
+  eagerRecordBytes?: number
 }
 
 /**
@@ -35,6 +56,17 @@ export interface RecordDecoderOptions {
  * - A zero-length fragment, or a record larger than `maxRecordBytes`, is a protocol error
  *   (EGLUSTER_PROTOCOL / EGLUSTER_RECORD_TOO_LARGE). After an error the decoder is dead: every
  *   later push() throws the same error.
+ *
+ * Direct reads (for `net.connect({ onread })`, what RpcClient.connect uses): instead of push(),
+ * ask readBuffer() where the socket should put its next bytes and report how many it put there
+ * with commit(). Small records are read into a shared read buffer and handed out as subarrays of
+ * it (the decoder only ever writes into the part of it nobody has seen). Once a record's header
+ * says it is large (more than a quarter of the read buffer, and it does not fit in what is
+ * left), the decoder allocates one buffer for the whole record, copies the few bytes already
+ * read, and hands the socket the rest of that buffer: the kernel writes a READ payload straight
+ * into the Buffer the caller receives, with no reassembly copy. Multi-fragment records (which
+ * GlusterFS does not send) are collected as subarrays and concatenated once. A decoder is used
+ * with push() or with readBuffer()/commit(), never both.
  */
 export class RecordDecoder {
   readonly maxRecordBytes: number
@@ -50,17 +82,43 @@ export class RecordDecoder {
   #recordBytes = 0
   #error: GlusterError | undefined
 
+  // ---- direct reads (readBuffer/commit) ----
+  readonly #readBufferBytes: number
+  readonly #eagerRecordBytes: number
+  #mode: 'none' | 'push' | 'direct' = 'none'
+  /** Where small records are read; bytes below #end were filled by the socket. */
+  #scratch: Buffer | undefined
+  /** First byte of #scratch not yet consumed (a partial header or one-fragment record starts here). */
+  #start = 0
+  #end = 0
+  /** True once a subarray of #scratch has been handed out (it can't be rewound then). */
+  #exposed = false
+  /** The large record being read straight into its own buffer, its final size and bytes filled. */
+  #rec: Buffer | undefined
+  #recTotal = 0
+  #recHave = 0
+  /** The last read completed a large record: keep the next read short. */
+  #afterLarge = false
+  /** The buffer readBuffer() last returned (commit() checks against its length). */
+  #lent = 0
+
   constructor (opts: RecordDecoderOptions = {}) {
     const max = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxRecordBytes must be a positive integer, got ${max}`)
     this.maxRecordBytes = max
+    const rb = opts.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES
+    if (!Number.isInteger(rb) || rb < 16) throw new RangeError(`readBufferBytes must be an integer >= 16, got ${rb}`)
+    this.#readBufferBytes = rb
+    const eager = opts.eagerRecordBytes ?? DEFAULT_EAGER_RECORD_BYTES
+    if (!Number.isInteger(eager) || eager < 1) throw new RangeError(`eagerRecordBytes must be a positive integer, got ${eager}`)
+    this.#eagerRecordBytes = eager
   }
 
   /** Bytes of an incomplete record (and fragment header) held so far. */
-  get bufferedBytes (): number { return this.#recordBytes + this.#hdrHave }
+  get bufferedBytes (): number { return this.#recordBytes + this.#hdrHave + (this.#end - this.#start) + this.#recHave }
 
   /** True when the decoder stands between two records (no partial header or record). */
-  get idle (): boolean { return !this.#inFragment && this.#hdrHave === 0 && this.#recordBytes === 0 }
+  get idle (): boolean { return !this.#inFragment && this.bufferedBytes === 0 && this.#fragLeft === 0 }
 
   /** The error that killed this decoder, if any. */
   get error (): GlusterError | undefined { return this.#error }
@@ -71,6 +129,8 @@ export class RecordDecoder {
   push (chunk: Buffer, onRecord: (record: Buffer) => void): void
   push (chunk: Buffer, onRecord?: (record: Buffer) => void): Buffer[] | void {
     if (this.#error !== undefined) throw this.#error
+    if (this.#mode === 'direct') throw new Error('RecordDecoder: push() on a decoder used with readBuffer()/commit()')
+    this.#mode = 'push'
     let out: Buffer[] | undefined
     if (onRecord === undefined) {
       const list: Buffer[] = []
@@ -110,20 +170,151 @@ export class RecordDecoder {
           const record = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.#recordBytes)
           this.#pieces = []
           this.#recordBytes = 0
-          try {
-            onRecord(record)
-          } catch (err) {
-            // the rest of this chunk is lost: the stream can't be resumed in step
-            this.#error = err instanceof GlusterError ? err : protocolError('record consumer failed', {}, { cause: err })
-            throw err
-          }
+          this.#deliver(record, onRecord)
         }
       }
     }
     return out
   }
 
-  #startFragment (word: number): void {
+  /**
+   * Direct reads: the buffer the socket should fill next (for `onread.buffer`). It is either the
+   * unseen tail of the shared read buffer or the unfilled rest of a large record's own buffer,
+   * never a byte that was handed out. Call commit() with the number of bytes read into it before
+   * asking again. Throws the decoder's error once it is dead.
+   */
+  readBuffer (): Buffer {
+    if (this.#error !== undefined) throw this.#error
+    if (this.#mode === 'push') throw new Error('RecordDecoder: readBuffer() on a decoder used with push()')
+    this.#mode = 'direct'
+    let view: Buffer
+    const rec = this.#rec
+    if (rec !== undefined) {
+      if (this.#recHave === rec.length) {
+        // a record above eagerRecordBytes: its buffer grows as its bytes arrive
+        const grown = Buffer.allocUnsafeSlow(Math.min(this.#recTotal, rec.length * 2))
+        rec.copy(grown, 0, 0, this.#recHave)
+        this.#rec = grown
+        view = grown.subarray(this.#recHave)
+      } else {
+        view = rec.subarray(this.#recHave)
+      }
+    } else {
+      let s = this.#scratch
+      const partial = this.#end - this.#start
+      if (s !== undefined && partial === 0 && !this.#exposed) {
+        this.#start = this.#end = 0 // nobody saw any of it: reuse it from the start
+      }
+      // room the next read needs: a one-fragment record whose header is in must stay contiguous
+      let need = Math.min(MIN_FREE_READ_BYTES, this.#readBufferBytes >> 2)
+      if (s !== undefined && this.#fragLeft === 0 && partial >= 4) {
+        need = Math.max(need, 4 + (s.readUInt32BE(this.#start) & MAX_FRAGMENT_BYTES) - partial)
+      }
+      if (s === undefined || s.length - this.#end < need) {
+        const fresh = Buffer.allocUnsafeSlow(Math.max(this.#readBufferBytes, partial + need))
+        if (s !== undefined) s.copy(fresh, 0, this.#start, this.#end)
+        this.#scratch = s = fresh
+        this.#start = 0
+        this.#end = partial
+        this.#exposed = false
+      }
+      view = s.subarray(this.#end)
+      if (this.#afterLarge && view.length > READ_AFTER_LARGE_BYTES) view = view.subarray(0, READ_AFTER_LARGE_BYTES)
+    }
+    this.#lent = view.length
+    return view
+  }
+
+  /**
+   * Direct reads: the socket put `n` bytes at the start of the buffer readBuffer() last returned.
+   * Calls `onRecord` for each record completed, in order; throws (and the decoder is dead) on a
+   * framing error, as push() does.
+   */
+  commit (n: number, onRecord: (record: Buffer) => void): void {
+    if (this.#error !== undefined) throw this.#error
+    if (this.#mode !== 'direct') throw new Error('RecordDecoder: commit() before readBuffer()')
+    if (!Number.isInteger(n) || n < 0 || n > this.#lent) throw new RangeError(`commit: ${n} bytes read into a buffer of ${this.#lent}`)
+    this.#lent = 0
+    const rec = this.#rec
+    if (rec !== undefined) {
+      this.#recHave += n
+      if (this.#recHave === this.#recTotal) {
+        this.#rec = undefined
+        this.#recHave = this.#recTotal = 0
+        this.#afterLarge = true
+        this.#deliver(rec, onRecord)
+      }
+      return
+    }
+    this.#end += n
+    if (n > 0) this.#afterLarge = false
+    this.#parseScratch(onRecord)
+  }
+
+  #parseScratch (onRecord: (record: Buffer) => void): void {
+    const s = this.#scratch!
+    for (;;) {
+      if (this.#fragLeft > 0) {
+        // inside a fragment of a multi-fragment record: collect subarrays
+        const take = Math.min(this.#fragLeft, this.#end - this.#start)
+        if (take === 0) return
+        this.#pieces.push(s.subarray(this.#start, this.#start + take))
+        this.#exposed = true
+        this.#start += take
+        this.#recordBytes += take
+        this.#fragLeft -= take
+        if (this.#fragLeft === 0 && this.#last) {
+          const record = Buffer.concat(this.#pieces, this.#recordBytes)
+          this.#pieces = []
+          this.#recordBytes = 0
+          this.#deliver(record, onRecord)
+        }
+        continue
+      }
+      const avail = this.#end - this.#start
+      if (avail < 4) return
+      const word = s.readUInt32BE(this.#start)
+      const n = this.#checkFragment(word)
+      const last = (word & LAST_FRAGMENT) !== 0
+      if (!last || this.#pieces.length > 0) {
+        this.#start += 4
+        this.#last = last
+        this.#fragLeft = n
+        continue
+      }
+      const at = this.#start + 4
+      if (avail - 4 >= n) {
+        this.#start = at + n
+        this.#exposed = true
+        this.#deliver(s.subarray(at, at + n), onRecord)
+        continue
+      }
+      // an incomplete one-fragment record: keep reading into the read buffer while it fits
+      // (or while it is small: readBuffer() moves it to a fresh one), else give it its own buffer
+      if (s.length - at >= n || n <= this.#readBufferBytes >> 2) return
+      const have = this.#end - at
+      const rec = Buffer.allocUnsafeSlow(Math.min(n, Math.max(this.#eagerRecordBytes, 2 * have)))
+      s.copy(rec, 0, at, this.#end)
+      this.#rec = rec
+      this.#recTotal = n
+      this.#recHave = have
+      this.#start = this.#end
+      return
+    }
+  }
+
+  #deliver (record: Buffer, onRecord: (record: Buffer) => void): void {
+    try {
+      onRecord(record)
+    } catch (err) {
+      // the rest of this chunk is lost: the stream can't be resumed in step
+      this.#error = err instanceof GlusterError ? err : protocolError('record consumer failed', {}, { cause: err })
+      throw err
+    }
+  }
+
+  /** Validates a fragment header against the record so far; returns the fragment length. */
+  #checkFragment (word: number): number {
     const last = (word & LAST_FRAGMENT) !== 0
     const n = word & MAX_FRAGMENT_BYTES
     if (n === 0) {
@@ -133,8 +324,12 @@ export class RecordDecoder {
       this.#fail(new GlusterError('EGLUSTER_RECORD_TOO_LARGE',
         `record marking: record of at least ${this.#recordBytes + n} bytes exceeds maxRecordBytes ${this.maxRecordBytes}`))
     }
-    this.#last = last
-    this.#fragLeft = n
+    return n
+  }
+
+  #startFragment (word: number): void {
+    this.#fragLeft = this.#checkFragment(word)
+    this.#last = (word & LAST_FRAGMENT) !== 0
     this.#inFragment = true
   }
 
@@ -142,6 +337,9 @@ export class RecordDecoder {
     this.#error = err
     this.#pieces = []
     this.#recordBytes = 0
+    this.#scratch = undefined
+    this.#rec = undefined
+    this.#start = this.#end = this.#recHave = this.#recTotal = 0
     throw err
   }
 }

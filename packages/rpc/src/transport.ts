@@ -77,6 +77,11 @@ export interface ConnectOptions {
   keepAliveInitialDelayMs?: number
   /** Custom DNS lookup, passed to net.connect. */
   lookup?: net.LookupFunction
+  /**
+   * Read the socket into buffers the caller supplies (net.connect's `onread`): no 'data' events,
+   * `callback` sees each read. RpcClient.connect uses it to read large records in place.
+   */
+  onread?: net.OnReadOpts
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
@@ -122,9 +127,10 @@ function connectOnce (peer: PeerAddress, label: string, opts: ConnectOptions): P
     let socket: net.Socket
     try {
       if ('path' in peer) {
-        socket = net.connect({ path: peer.path })
+        socket = net.connect({ path: peer.path, ...(opts.onread !== undefined ? { onread: opts.onread } : {}) })
       } else {
         const o: net.TcpNetConnectOpts = { host: peer.host, port: peer.port, noDelay: opts.noDelay ?? true }
+        if (opts.onread !== undefined) o.onread = opts.onread
         if (opts.localAddress !== undefined) o.localAddress = opts.localAddress
         if (opts.localPort !== undefined) o.localPort = opts.localPort
         if (opts.lookup !== undefined) o.lookup = opts.lookup

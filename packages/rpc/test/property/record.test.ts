@@ -1,6 +1,9 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { RecordDecoder, GlusterError, LAST_FRAGMENT } from '@gluster-ts/rpc'
+import { RecordDecoder, GlusterError } from '@gluster-ts/rpc'
+import { fragments } from '../support/record-bytes.js'
+
+const encode = (rec: Buffer, sizes: number[]): Buffer => fragments(rec, sizes, true)
 
 /** Cut `buf` at the given (sorted, deduplicated) offsets. */
 function cut (buf: Buffer, offsets: number[]): Buffer[] {
@@ -10,21 +13,6 @@ function cut (buf: Buffer, offsets: number[]): Buffer[] {
   for (const o of at) { out.push(buf.subarray(prev, o)); prev = o }
   out.push(buf.subarray(prev))
   return out
-}
-
-/** Encode a record as fragments of the given sizes (fragment sizes cycle; the last one is bit-31). */
-function encode (rec: Buffer, sizes: number[]): Buffer {
-  const parts: Buffer[] = []
-  let at = 0
-  let i = 0
-  while (at < rec.length) {
-    const n = Math.min(Math.max(1, sizes[i++ % Math.max(1, sizes.length)] ?? rec.length), rec.length - at)
-    const h = Buffer.alloc(4)
-    h.writeUInt32BE(((at + n === rec.length ? LAST_FRAGMENT : 0) | n) >>> 0)
-    parts.push(h, rec.subarray(at, at + n))
-    at += n
-  }
-  return Buffer.concat(parts)
 }
 
 const record = fc.uint8Array({ minLength: 1, maxLength: 300 }).map(a => Buffer.from(a))

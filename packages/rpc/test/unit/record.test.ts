@@ -3,37 +3,13 @@ import {
   RecordDecoder, frameRecord, beginRecord, finishRecord, recordMark, XdrWriter,
   DEFAULT_MAX_RECORD_BYTES, LAST_FRAGMENT,
 } from '@gluster-ts/rpc'
-
-/** A record of `n` bytes whose content depends on `seed` (so records are told apart). */
-function body (n: number, seed: number): Buffer {
-  const b = Buffer.alloc(n)
-  for (let i = 0; i < n; i++) b[i] = (seed * 31 + i * 7) & 0xff
-  return b
-}
-
-/** Encode `rec` as the given fragment sizes (the last one carries bit 31). */
-function fragments (rec: Buffer, sizes: number[]): Buffer {
-  const out: Buffer[] = []
-  let at = 0
-  sizes.forEach((n, i) => {
-    const h = Buffer.alloc(4)
-    h.writeUInt32BE(((i === sizes.length - 1 ? LAST_FRAGMENT : 0) | n) >>> 0)
-    out.push(h, rec.subarray(at, at + n))
-    at += n
-  })
-  if (at !== rec.length) throw new Error('fragment sizes do not add up')
-  return Buffer.concat(out)
-}
-
-const one = (rec: Buffer): Buffer => Buffer.concat(frameRecord([rec]))
+import { body, fragments, one, hexes } from '../support/record-bytes.js'
 
 function decodeAll (chunks: Buffer[], dec = new RecordDecoder()): Buffer[] {
   const got: Buffer[] = []
   for (const c of chunks) got.push(...dec.push(c))
   return got
 }
-
-function hexes (bufs: Buffer[]): string[] { return bufs.map(b => b.toString('hex')) }
 
 t.test('frameRecord prepends one last-fragment header and passes chunks through', async t => {
   const a = Buffer.from('00000002', 'hex')
