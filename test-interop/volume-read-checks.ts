@@ -126,13 +126,24 @@ export interface KillMidStreamOptions {
   kill: (i: number) => Promise<number>
   /** start the killed brick again */
   restart: () => Promise<void>
+  /** remove `rel` (a name at the volume root) in teardown; default: rm through `mnt` */
+  remove?: (rel: string) => Promise<void>
+}
+
+/**
+ * Teardown of `rel` at the volume root, registered BEFORE it is created and before a brick is
+ * killed or frozen: tap runs teardowns last-in first-out, so the brick is back first, and a
+ * failure half-way through writing still removes what was written.
+ */
+function removeLater (t: Test, mnt: string, rel: string, remove?: (rel: string) => Promise<void>): void {
+  t.teardown(() => remove !== undefined ? remove(rel) : rm(join(mnt, rel), { recursive: true, force: true }))
 }
 
 /** 100 MiB written through FUSE, read as a stream; the brick it reads from is SIGKILLed at 20 MiB. */
 export async function checkBrickKillMidStream (t: Test, vol: Volume, mnt: string, opts: KillMidStreamOptions): Promise<void> {
+  removeLater(t, mnt, opts.name, opts.remove)
   const data = randomBytes(100 << 20)
   await writeFile(join(mnt, opts.name), data)
-  t.teardown(() => rm(join(mnt, opts.name), { force: true }))
   const st = await vol.stat(`/${opts.name}`)
   const h = createHash('sha256')
   let n = 0
@@ -163,22 +174,24 @@ export interface FrozenBrickOptions {
   freeze: () => Promise<void>
   /** SIGCONT it */
   thaw: () => Promise<void>
+  /** remove `dir` in teardown; default: rm -r through `mnt` */
+  remove?: (rel: string) => Promise<void>
 }
 
 /** One brick SIGSTOPped: 20 reads complete, each under 2 s (worst latency printed). */
 export async function checkFrozenBrick (t: Test, vol: Volume, mnt: string, opts: FrozenBrickOptions): Promise<void> {
+  removeLater(t, mnt, opts.dir, opts.remove)
   await mkdir(join(mnt, opts.dir), { recursive: true })
   const files: Buffer[] = []
   for (let i = 0; i < 20; i++) {
     files.push(randomBytes(200_000))
     await writeFile(join(mnt, opts.dir, `f${i}`), files[i]!)
   }
-  t.teardown(() => rm(join(mnt, opts.dir), { recursive: true, force: true }))
   await vol.readFile(`/${opts.dir}/f0`) // warm: connections up
   let frozen = false
   t.teardown(async () => { if (frozen) await opts.thaw() })
+  frozen = true // before: a freeze that fails half-way is still undone
   await opts.freeze()
-  frozen = true
   const lat: number[] = []
   for (let i = 0; i < 20; i++) {
     const t0 = performance.now()
