@@ -1,0 +1,277 @@
+// Gateway options, the uWSGI glusterfs plugin's mount syntax, and the JSON config file.
+import { readFile } from 'node:fs/promises'
+import type { VolumeOptions } from '@gluster-ts/volume'
+
+/** What to do with names starting with a dot (other than the GlusterFS internals, always hidden). */
+export type DotfilePolicy = 'allow' | 'ignore' | 'deny'
+
+/** Writes over HTTP (PUT, DELETE, MKCOL) for one mount; off unless a token is set. */
+export interface WriteOptions {
+  /** requests must send `Authorization: Bearer <token>`; an empty token is refused at start */
+  token: string
+  /** largest PUT body, bytes (default 1 GiB; more gives 413) */
+  maxBodyBytes?: number
+}
+
+export interface MountOptions {
+  /** URL prefix, '/foo' (no trailing slash; '/' serves the volume at the root) */
+  mountpoint: string
+  /** volume name (volfile id) */
+  volume: string
+  /** volfile servers: 'host', 'host:port' (port 0 = 24007), 'unix:/path' */
+  servers: string[]
+  /** serve directory listings (HTML, or JSON when preferred by Accept) (default false) */
+  listing?: boolean
+  /** index files tried in a directory, in order (default ['index.html']; [] disables) */
+  index?: string[]
+  /** ordinary dotfiles: 'allow' serves them (default), 'ignore' answers 404, 'deny' 403 */
+  dotfiles?: DotfilePolicy
+  /** names always answered 404 and left out of listings; '*' at the end matches any tail (default ['.glusterfs*', '.trashcan', '.shard', '.gts-upload-*'], the last being PUT's temp files) */
+  hidden?: string[]
+  /** Cache-Control header on files and listings (default 'public, max-age=0'; '' sends none) */
+  cacheControl?: string
+  /** serve 'x.br' / 'x.gz' in place of 'x' when Accept-Encoding allows (default true) */
+  precompressed?: boolean
+  /** metadata (and small-file content) cache lifetime, ms (default 1000; 0 disables) */
+  cacheTtlMs?: number
+  /** cache entries kept (default 10000) */
+  cacheMaxEntries?: number
+  /** files up to this size are read in the LOOKUP reply and cached whole (default 65536) */
+  smallFileBytes?: number
+  /** total bytes of cached small-file content (default 64 MiB) */
+  cacheMaxBytes?: number
+  /** ranges in one multipart/byteranges answer after coalescing; more gives the whole file (default 16) */
+  maxRanges?: number
+  /** deadline of the work before the status line (lookup, open, first read), ms (default 30000; 504 after) */
+  requestTimeoutMs?: number
+  /** Retry-After seconds sent with 503 (default 5) */
+  retryAfterSec?: number
+  /** opt-in writes */
+  writes?: WriteOptions
+  /** passed to Volume.connect (timeouts, xlatorOptions, quickReadBytes …) */
+  volumeOptions?: Partial<Omit<VolumeOptions, 'servers' | 'volume' | 'signal'>>
+}
+
+export interface GatewayOptions {
+  mounts: MountOptions[]
+  /** health endpoint path (default '/healthz'; false disables) */
+  healthPath?: string | false
+  /** Prometheus endpoint path (default '/metrics'; false disables) */
+  metricsPath?: string | false
+  /** longest accepted request target, bytes (default 8192; longer gives 414) */
+  maxUrlBytes?: number
+  /** retry of a mount whose cluster is unreachable: first and longest delay, ms (defaults 1000 and 30000) */
+  reconnectInitialMs?: number
+  reconnectMaxMs?: number
+  /** called once per finished request (the server logs it; the library never logs) */
+  onRequest?: (entry: AccessLogEntry) => void
+  /** called for failures that did not reach the client as a status (mid-body read errors, mount connect failures) */
+  onError?: (err: Error, context: ErrorContext) => void
+}
+
+export interface AccessLogEntry {
+  method: string
+  url: string
+  status: number
+  bytes: number
+  ms: number
+  mount?: string
+  remote?: string
+  /** set when the response was cut short (mid-body failure or client gone) */
+  aborted?: boolean
+}
+
+export interface ErrorContext {
+  kind: 'body' | 'connect' | 'request'
+  mount?: string
+  url?: string
+}
+
+export const DEFAULT_HIDDEN = ['.glusterfs*', '.trashcan', '.shard', '.gts-upload-*']
+
+/** Mount options with every default filled in. */
+export type ResolvedMount = Required<Omit<MountOptions, 'writes' | 'volumeOptions'>> & Pick<MountOptions, 'writes' | 'volumeOptions'>
+
+export function resolveMount (m: MountOptions): ResolvedMount {
+  const mountpoint = normalizeMountpoint(m.mountpoint)
+  if (typeof m.volume !== 'string' || m.volume === '') throw new TypeError(`mount ${mountpoint}: volume is required`)
+  if (!Array.isArray(m.servers) || m.servers.length === 0) throw new TypeError(`mount ${mountpoint}: at least one server is required`)
+  if (m.writes !== undefined && (typeof m.writes.token !== 'string' || m.writes.token.length < 8)) {
+    throw new TypeError(`mount ${mountpoint}: writes need a token of at least 8 characters`)
+  }
+  const dotfiles = m.dotfiles ?? 'allow'
+  if (!['allow', 'ignore', 'deny'].includes(dotfiles)) throw new TypeError(`mount ${mountpoint}: dotfiles must be allow, ignore or deny`)
+  return {
+    mountpoint,
+    volume: m.volume,
+    servers: m.servers,
+    listing: m.listing ?? false,
+    index: m.index ?? ['index.html'],
+    dotfiles,
+    hidden: m.hidden ?? DEFAULT_HIDDEN,
+    cacheControl: m.cacheControl ?? 'public, max-age=0',
+    precompressed: m.precompressed ?? true,
+    cacheTtlMs: m.cacheTtlMs ?? 1000,
+    cacheMaxEntries: m.cacheMaxEntries ?? 10_000,
+    smallFileBytes: m.smallFileBytes ?? 65536,
+    cacheMaxBytes: m.cacheMaxBytes ?? 64 * 1024 * 1024,
+    maxRanges: m.maxRanges ?? 16,
+    requestTimeoutMs: m.requestTimeoutMs ?? 30_000,
+    retryAfterSec: m.retryAfterSec ?? 5,
+    ...(m.writes !== undefined ? { writes: m.writes } : {}),
+    ...(m.volumeOptions !== undefined ? { volumeOptions: m.volumeOptions } : {}),
+  }
+}
+
+function normalizeMountpoint (p: unknown): string {
+  if (typeof p !== 'string' || !p.startsWith('/')) throw new TypeError(`mountpoint must start with '/', got ${JSON.stringify(p)}`)
+  if (p.includes('?') || p.includes('#') || p.includes('%') || p.includes('\\')) throw new TypeError(`mountpoint ${p} must be a plain path`)
+  const segs = p.split('/').filter(s => s !== '')
+  if (segs.some(s => s === '.' || s === '..')) throw new TypeError(`mountpoint ${p} must not contain . or ..`)
+  return '/' + segs.join('/')
+}
+
+/**
+ * One server entry of the plugin's syntax: 'host:port' (port 0 = 24007), or a path without ':'
+ * (a unix socket). IPv6 needs brackets: '[::1]:0'.
+ */
+function pluginServer (s: string): string {
+  const e = s.trim()
+  if (e === '') throw new TypeError('empty server entry')
+  if (!e.includes(':')) return `unix:${e}`
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(e)
+  if (m === null) throw new TypeError(`server entry ${JSON.stringify(e)} is not host:port or a socket path`)
+  const port = Number(m[2])
+  if (port > 65535) throw new TypeError(`server entry ${JSON.stringify(e)}: port out of range`)
+  return `${m[1]}:${port === 0 ? 24007 : port}`
+}
+
+const BOOL: Record<string, boolean> = { 1: true, true: true, yes: true, on: true, 0: false, false: false, no: false, off: false }
+
+/**
+ * The uWSGI glusterfs plugin's mount syntax, verbatim: `mountpoint=/foo,volume=v2,server=a:0;b:0;c:0`.
+ * Our own options may follow in the same form (`listing=1`, `cache-ttl-ms=500`, `dotfiles=deny`,
+ * `cache-control=no-cache`, `precompressed=0`, `index=index.html;index.htm`, `write-token=…`).
+ * The plugin's `timeout=` (seconds) maps to requestTimeoutMs.
+ */
+export function parseMountSpec (spec: string): MountOptions {
+  if (typeof spec !== 'string' || spec.trim() === '') throw new TypeError('empty mount spec')
+  const kv = new Map<string, string>()
+  for (const part of spec.split(',')) {
+    if (part.trim() === '') continue
+    const eq = part.indexOf('=')
+    if (eq <= 0) throw new TypeError(`mount spec part ${JSON.stringify(part)} is not key=value`)
+    const k = part.slice(0, eq).trim().toLowerCase().replace(/_/g, '-')
+    if (kv.has(k)) throw new TypeError(`mount spec repeats ${k}`)
+    kv.set(k, part.slice(eq + 1).trim())
+  }
+  const take = (k: string): string | undefined => { const v = kv.get(k); kv.delete(k); return v }
+  const mountpoint = take('mountpoint') ?? '/'
+  const volume = take('volume')
+  if (volume === undefined || volume === '') throw new TypeError(`mount spec ${JSON.stringify(spec)} has no volume=`)
+  const server = take('server') ?? 'localhost:0'
+  const m: MountOptions = { mountpoint, volume, servers: server.split(';').filter(s => s.trim() !== '').map(pluginServer) }
+  const bool = (k: string): boolean | undefined => {
+    const v = take(k)
+    if (v === undefined) return undefined
+    const b = BOOL[v.toLowerCase()]
+    if (b === undefined) throw new TypeError(`mount spec ${k}=${v}: expected a boolean`)
+    return b
+  }
+  const int = (k: string): number | undefined => {
+    const v = take(k)
+    if (v === undefined) return undefined
+    if (!/^\d+$/.test(v)) throw new TypeError(`mount spec ${k}=${v}: expected a non-negative integer`)
+    return Number(v)
+  }
+  const listing = bool('listing')
+  if (listing !== undefined) m.listing = listing
+  const pre = bool('precompressed')
+  if (pre !== undefined) m.precompressed = pre
+  const dot = take('dotfiles')
+  if (dot !== undefined) {
+    if (dot !== 'allow' && dot !== 'ignore' && dot !== 'deny') throw new TypeError(`mount spec dotfiles=${dot}: expected allow, ignore or deny`)
+    m.dotfiles = dot
+  }
+  const cc = take('cache-control')
+  if (cc !== undefined) m.cacheControl = cc
+  const index = take('index')
+  if (index !== undefined) m.index = index.split(';').filter(s => s !== '')
+  const hidden = take('hidden')
+  if (hidden !== undefined) m.hidden = hidden.split(';').filter(s => s !== '')
+  const ints: Array<[string, 'cacheTtlMs' | 'smallFileBytes' | 'maxRanges' | 'requestTimeoutMs' | 'retryAfterSec' | 'cacheMaxEntries' | 'cacheMaxBytes']> = [
+    ['cache-ttl-ms', 'cacheTtlMs'], ['small-file-bytes', 'smallFileBytes'], ['max-ranges', 'maxRanges'],
+    ['request-timeout-ms', 'requestTimeoutMs'], ['retry-after', 'retryAfterSec'], ['cache-max-entries', 'cacheMaxEntries'],
+    ['cache-max-bytes', 'cacheMaxBytes'],
+  ]
+  for (const [k, f] of ints) { const v = int(k); if (v !== undefined) m[f] = v }
+  const timeout = int('timeout')
+  if (timeout !== undefined) m.requestTimeoutMs = timeout * 1000
+  const token = take('write-token')
+  if (token !== undefined) m.writes = { token }
+  if (kv.size > 0) throw new TypeError(`mount spec: unknown key${kv.size > 1 ? 's' : ''} ${[...kv.keys()].join(', ')}`)
+  return m
+}
+
+/** Options of the standalone server (startGatewayServer). */
+export interface GatewayServerOptions extends GatewayOptions {
+  host?: string
+  port?: number
+  /** node:cluster workers (default: one per core; 1 = in this process) */
+  workers?: number
+  /** access log to stdout with pino (default true) */
+  accessLog?: boolean
+  /** drain deadline on close, ms (default 10000) */
+  shutdownTimeoutMs?: number
+}
+
+function isRecord (x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x)
+}
+
+/**
+ * A JSON config file: `{ "host", "port", "workers", "mounts": [ MountOptions | "plugin kv-list" ], … }`.
+ * Mount entries may be objects (MountOptions) or strings in the plugin's syntax.
+ */
+export async function loadGatewayConfig (file: string): Promise<GatewayServerOptions> {
+  const text = await readFile(file, 'utf8')
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (e) {
+    throw new TypeError(`${file}: not JSON (${(e as Error).message})`)
+  }
+  return gatewayConfigFrom(raw, file)
+}
+
+export function gatewayConfigFrom (raw: unknown, source = 'config'): GatewayServerOptions {
+  if (!isRecord(raw)) throw new TypeError(`${source}: expected an object`)
+  const mountsRaw = raw.mounts
+  if (!Array.isArray(mountsRaw) || mountsRaw.length === 0) throw new TypeError(`${source}: "mounts" must be a non-empty array`)
+  const mounts = mountsRaw.map((m, i): MountOptions => {
+    if (typeof m === 'string') return parseMountSpec(m)
+    if (!isRecord(m)) throw new TypeError(`${source}: mounts[${i}] must be an object or a mount spec string`)
+    const servers = typeof m.servers === 'string' ? m.servers.split(/[;,\s]+/).filter(s => s !== '') : m.servers
+    const r = { ...m, servers } as unknown as MountOptions
+    resolveMount(r) // validate now, with the file's name in the message
+    return r
+  })
+  const out: GatewayServerOptions = { mounts }
+  const known = new Set(['mounts', 'host', 'port', 'workers', 'healthPath', 'metricsPath', 'maxUrlBytes', 'reconnectInitialMs', 'reconnectMaxMs', 'accessLog', 'shutdownTimeoutMs'])
+  for (const k of Object.keys(raw)) if (!known.has(k)) throw new TypeError(`${source}: unknown key "${k}"`)
+  if (typeof raw.host === 'string') out.host = raw.host
+  for (const k of ['port', 'workers', 'maxUrlBytes', 'reconnectInitialMs', 'reconnectMaxMs', 'shutdownTimeoutMs'] as const) {
+    const v = raw[k]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TypeError(`${source}: "${k}" must be a non-negative integer`)
+    out[k] = v
+  }
+  for (const k of ['healthPath', 'metricsPath'] as const) {
+    const v = raw[k]
+    if (v === undefined) continue
+    if (v !== false && typeof v !== 'string') throw new TypeError(`${source}: "${k}" must be a path or false`)
+    out[k] = v
+  }
+  if (typeof raw.accessLog === 'boolean') out.accessLog = raw.accessLog
+  return out
+}
