@@ -1,5 +1,6 @@
 // Write checks of packages/volume that hold on any GlusterFS server: run against the real cluster
 // (volume-write.test.ts can use them) and ours (server-volume-write.test.ts).
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { execFile } from 'node:child_process'
@@ -38,4 +39,24 @@ export async function checkWriteOps (t: Test, vol: Volume, mnt: string, base: st
   t.equal(st.mtime.toISOString(), '2021-02-03T04:05:06.000Z', 'utimes mtime')
   const { stdout } = await exec('getfattr', ['-n', 'user.gts', '--only-values', m('d1/g')])
   t.equal(stdout, 'value-1', 'setxattr from FUSE')
+  // times: a brick with features.ctime (GlusterFS's default) updates a file's times only from the
+  // flags and operation time the client sends with each fop; writes must move mtime forward
+  // (FUSE caches attributes for 1 s: kernel attribute-timeout and md-cache; wait that out)
+  const near = (ms: number, what: string): void => { t.ok(Math.abs(ms - Date.now()) < 30_000, `${what}: ${new Date(ms).toISOString()} is now`) }
+  const fuseMtime = async (p: string): Promise<number> => { await sleep(1200); return (await stat(m(p))).mtimeMs }
+  await vol.writeFile(`${base}/times`, 'one')
+  near((await fuseMtime('times')), 'mtime of a new file')
+  await vol.utimes(`${base}/times`, 1_000_000_000, 1_000_000_000)
+  t.equal((await fuseMtime('times')), 1e12, 'utimes to 2001')
+  await vol.appendFile(`${base}/times`, ' two')
+  near((await fuseMtime('times')), 'mtime after appendFile')
+  const ours = (await vol.stat(`${base}/times`)).mtimeMs
+  const theirs = await fuseMtime('times')
+  t.equal(Math.floor(ours), Math.floor(theirs), `our stat and FUSE agree on mtime (${ours} vs ${theirs})`)
+  await vol.utimes(`${base}/times`, 1_000_000_000, 1_000_000_000)
+  await vol.truncate(`${base}/times`, 2)
+  near((await fuseMtime('times')), 'mtime after truncate')
+  await vol.utimes(`${base}/d1`, 1_000_000_000, 1_000_000_000)
+  await vol.writeFile(`${base}/d1/new`, 'x')
+  near((await fuseMtime('d1')), 'parent mtime after a create')
 }

@@ -11,6 +11,7 @@ import {
   servesFopV400, setVolume, type BoundProc, type CallOptions,
 } from '@gluster-ts/rpc'
 import type { ClientSpec } from './graph.js'
+import { mdataCred } from './mdata.js'
 import { brickConnectChannel, brickDisconnectChannel, type BrickConnectEvent, type BrickDisconnectEvent } from './diagnostics.js'
 
 export type BrickState = 'idle' | 'connecting' | 'up' | 'down' | 'closed'
@@ -205,13 +206,31 @@ export class BrickClient extends EventEmitter<BrickEvents> {
         m.destroy()
       }
     }
-    this.label = `${this.spec.host}:${port}:${this.spec.brickPath}`
-    const c = await RpcClient.connect(`${host}:${port}`, { cred: cred2, timeoutMs: 0, connectTimeoutMs: timeoutMs, signal: t, firstXid: this.#nextXid, peer: this.label, ...bind })
-    try {
-      const progs = await dump(c, { signal: t, timeoutMs })
+    let c: RpcClient
+    for (let hop = 0; ; hop++) {
+      this.label = `${this.spec.host}:${port}:${this.spec.brickPath}`
+      c = await RpcClient.connect(`${host}:${port}`, { cred: cred2, timeoutMs: 0, connectTimeoutMs: timeoutMs, signal: t, firstXid: this.#nextXid, peer: this.label, ...bind })
+      let progs
+      try {
+        progs = await dump(c, { signal: t, timeoutMs })
+        // remote-port named a glusterd (as FUSE clients allow): ask it for the brick's port
+        if (isGlusterd(progs) && hop === 0) {
+          port = await portByBrick(c, this.spec.brickPath, { signal: t, timeoutMs })
+          this.#nextXid = c.nextXid
+          c.destroy()
+          continue
+        }
+      } catch (err) {
+        c.destroy()
+        throw err
+      }
       if (isGlusterd(progs) || !servesFopV400(progs)) {
+        c.destroy()
         throw new GlusterError('EGLUSTER_PROG_UNAVAIL', `${this.label} does not serve the GlusterFS 4.x fop program (v400)`, { brick: this.label, peer: c.peer })
       }
+      break
+    }
+    try {
       c.setCredential(cred3)
       const sv: Parameters<typeof setVolume>[1] = {
         signal: t,
@@ -308,6 +327,15 @@ export class BrickClient extends EventEmitter<BrickEvents> {
     }
   }
 
+  /**
+   * The credential of a lock transaction: AFR puts the transaction's lk-owner (8 bytes) in the
+   * credential of its INODELK/ENTRYLK and of the XATTROPs under them; the brick matches the
+   * unlock to the lock by (lk-owner, connection). Everything else goes with the default one.
+   */
+  lockCred (lkOwner?: Buffer): ReturnType<typeof glusterfsV3Cred> {
+    return glusterfsV3Cred({ pid: process.pid, uid: this.#o.uid ?? 0, gid: this.#o.gid ?? 0, groups: this.#o.groups ?? [], ...(lkOwner !== undefined ? { lk_owner: lkOwner } : {}) })
+  }
+
   /** Call a fop on this brick. Rejects ENOTCONN at once when the brick is not up. */
   call<A, R> (proc: BoundProc<A, R>, args: A, opts: CallOptions = {}): Promise<R> {
     const rpc = this.#rpc
@@ -315,6 +343,8 @@ export class BrickClient extends EventEmitter<BrickEvents> {
       return Promise.reject(new GlusterError('ENOTCONN', `brick ${this.label} is not connected (${this.#state})${this.#lastError !== undefined ? `: ${this.#lastError.message}` : ''}`,
         { brick: this.label, syscall: proc.name }, { cause: this.#lastError }))
     }
+    const cred = mdataCred(proc.name, opts.cred, () => this.lockCred())
+    if (cred !== opts.cred) opts = { ...opts, cred }
     const t0 = performance.now()
     return rpc.call(proc, args, opts).then(r => {
       this.#observe(performance.now() - t0)

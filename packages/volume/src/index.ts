@@ -26,3 +26,8 @@ export {
   brickConnectChannel, brickDisconnectChannel, replicaFailoverChannel,
 } from './diagnostics.js'
 export type { BrickConnectEvent, BrickDisconnectEvent, ReplicaFailoverEvent } from './diagnostics.js'
+export { VolumeWriteStream } from './write-stream.js'
+export type { WriteStreamOptions, WriteSink } from './write-stream.js'
+export { WritableFile, openFlags } from './write-file.js'
+export { AfrTxn, TXN_INDEX, changelog } from './afr-txn.js'
+export type { TxnType, WriteTiming, Lockee, ChangelogTarget, TxnOptions } from './afr-txn.js'

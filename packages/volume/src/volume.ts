@@ -1,8 +1,10 @@
 // The public face: Volume.connect() and an fs/promises-shaped read API over the client graph.
 import { posix } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { randomUUID } from 'node:crypto'
 import {
-  CallbackProgram, FopProgram, GlusterError, RpcClient, getSpec, gfxDictBin, gfxUint,
+  CallbackProgram, FopProgram, GlusterError, GfSetattrValid, RpcClient, getSpec, gfxDictBin, gfxUint,
   type GfxValue,
 } from '@gluster-ts/rpc'
 import { parseServers, type VolfileServer } from './servers.js'
@@ -13,6 +15,10 @@ import { Replicate, type ReadTiming } from './replicate.js'
 import { Distribute, type Inode } from './distribute.js'
 import { Dirent, Stats, gfidString, type StatFs } from './stats.js'
 import { VolumeReadStream, type ReadStreamOptions } from './read-stream.js'
+import { Writer, splitPath, type WriteHost } from './write.js'
+import { WritableFile, openFlags } from './write-file.js'
+import { VolumeWriteStream, type WriteStreamOptions } from './write-stream.js'
+import type { WriteTiming } from './afr-txn.js'
 
 export interface VolumeOptions {
   /** volfile servers: 'host', 'host:port', '[v6]:port', 'unix:/path' (port 0 or none: 24007) */
@@ -54,6 +60,19 @@ export interface VolumeOptions {
   entryTimeoutMs?: number
   /** bind source ports below 1024 (root) for clusters with server.allow-insecure off */
   privilegedPort?: boolean
+  /** WRITE size and WRITEs in flight of writeFile/createWriteStream (defaults 1048576 and 4) */
+  writeChunkBytes?: number
+  writeWindow?: number
+  /**
+   * once a quorum of a replica set answered a write phase, how long the other bricks get before
+   * they are left out of that write and marked for heal, ms (default 5000): the bound on how
+   * long a hung brick can stall a write
+   */
+  writeStragglerMs?: number
+  /** AFR post-op-delay-secs: an idle file's write transaction is closed after this long, ms (default 1000) */
+  postOpDelayMs?: number
+  /** mask applied to the mode of new files and directories (default 0o022) */
+  umask?: number
   uid?: number
   gid?: number
   groups?: number[]
@@ -80,6 +99,8 @@ interface Graph {
  * read about twice as fast for the same memory bound (4 MiB in flight per stream).
  */
 const DEFAULT_READ_CHUNK_BYTES = 1 << 20
+/** WRITE size of writeFile and write streams (FUSE sends 128 KiB; fewer, larger calls cost less here too) */
+const DEFAULT_WRITE_CHUNK_BYTES = 1 << 20
 const F_OK = 0
 const S_IFMT = 0o170000
 const MAX_SYMLINKS = 40
@@ -93,33 +114,61 @@ function err (code: string, message: string, extra: Record<string, unknown>): Gl
   return e
 }
 
-/** An open file: reads go through the brick's anonymous fd, so there is nothing to re-open. */
+/**
+ * An open file. Reads go through the brick's anonymous fd (nothing to re-open after a
+ * reconnect); a handle opened for writing also holds an fd on every brick of its replica set,
+ * and its writes run in AFR data transactions (see write-file.ts).
+ */
 export class FileHandle {
   readonly #vol: Volume
   readonly #path: string
-  #inode: Inode
+  #inode: Inode | undefined
+  readonly #gfid: Buffer
+  readonly #file: WritableFile | undefined
+  readonly #append: boolean
+  readonly #readable: boolean
+  #pos = 0
   #closed = false
 
-  constructor (vol: Volume, path: string, inode: Inode) {
+  /** @internal */
+  constructor (vol: Volume, path: string, inode: Inode | undefined, o: { gfid?: Buffer, file?: WritableFile, append?: boolean, readable?: boolean } = {}) {
     this.#vol = vol
     this.#path = path
     this.#inode = inode
+    this.#gfid = inode?.gfid ?? o.gfid!
+    this.#file = o.file
+    this.#append = o.append === true
+    this.#readable = o.readable !== false
   }
 
-  get gfid (): string { return gfidString(this.#inode.gfid) }
+  get gfid (): string { return gfidString(this.#gfid) }
   get path (): string { return this.#path }
 
-  #check (): void {
-    if (this.#closed) throw new GlusterError('EBADF', `EBADF: file handle for '${this.#path}' is closed`, { path: this.#path, syscall: 'read' })
+  #check (syscall = 'read'): void {
+    if (this.#closed) throw new GlusterError('EBADF', `EBADF: file handle for '${this.#path}' is closed`, { path: this.#path, syscall })
+    if (syscall === 'read' && !this.#readable) throw new GlusterError('EBADF', `EBADF: file handle for '${this.#path}' is not open for reading`, { path: this.#path, syscall })
+  }
+
+  #writable (syscall: string): WritableFile {
+    this.#check(syscall)
+    if (this.#file === undefined) throw new GlusterError('EBADF', `EBADF: file handle for '${this.#path}' is not open for writing`, { path: this.#path, syscall })
+    return this.#file
+  }
+
+  async #fresh (opts: OpOptions): Promise<Inode> {
+    // after our own writes the attributes (size, readable copies) are looked up again
+    if (this.#inode === undefined || this.#file !== undefined) this.#inode = await this.#vol._refreshGfid(this.#gfid, this.#inode, { ...opts, path: this.#path })
+    return this.#inode
   }
 
   /** Read into `buffer` (like fs FileHandle.read); position null/undefined is not tracked: pass one. */
   async read (buffer: Buffer, offset = 0, length = buffer.length - offset, position = 0, opts: OpOptions = {}): Promise<{ bytesRead: number, buffer: Buffer }> {
     this.#check()
+    const inode = await this.#fresh(opts)
     let done = 0
     while (done < length) {
       const want = Math.min(length - done, 1 << 20)
-      const d = await this.#vol._read(this.#inode, position + done, want, { ...opts, path: this.#path })
+      const d = await this.#vol._read(inode, position + done, want, { ...opts, path: this.#path })
       d.copy(buffer, offset + done)
       done += d.length
       if (d.length < want) break
@@ -128,22 +177,71 @@ export class FileHandle {
   }
 
   async stat (opts: OpOptions = {}): Promise<Stats> {
-    this.#check()
-    this.#inode = await this.#vol._refresh(this.#inode, { ...opts, path: this.#path })
+    this.#check('stat')
+    if (this.#file !== undefined) await this.#file.sync()
+    this.#inode = this.#inode !== undefined ? await this.#vol._refresh(this.#inode, { ...opts, path: this.#path }) : await this.#vol._refreshGfid(this.#gfid, undefined, { ...opts, path: this.#path })
     return new Stats(this.#inode.stat)
   }
 
   async readFile (opts: OpOptions = {}): Promise<Buffer> {
     this.#check()
-    return await this.#vol._readAll(this.#inode, { ...opts, path: this.#path })
+    return await this.#vol._readAll(await this.#fresh(opts), { ...opts, path: this.#path })
   }
 
   createReadStream (opts: Omit<ReadStreamOptions, 'chunkBytes' | 'window'> = {}): VolumeReadStream {
     this.#check()
+    if (this.#inode === undefined || this.#file !== undefined) throw new GlusterError('EBADF', `EBADF: createReadStream on a handle open for writing ('${this.#path}'): open it again with 'r'`, { path: this.#path, syscall: 'read' })
     return this.#vol._stream(this.#inode, this.#path, opts)
   }
 
-  async close (): Promise<void> { this.#closed = true }
+  /**
+   * Write `length` bytes of `buffer` from `offset` at `position` (null/undefined: the current
+   * position, which then advances; with 'a'/'a+': always the end). Resolves once a quorum of the
+   * replica set has them.
+   */
+  async write (buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset, position: number | null = null, opts: OpOptions = {}): Promise<{ bytesWritten: number, buffer: Uint8Array }> {
+    const f = this.#writable('write')
+    if (offset < 0 || length < 0 || offset + length > buffer.byteLength) throw new RangeError(`offset ${offset} + length ${length} is outside the buffer (${buffer.byteLength} bytes)`)
+    const data = Buffer.from(buffer.buffer, buffer.byteOffset + offset, length)
+    const start = this.#append ? f.size : position ?? this.#pos
+    const n = await this.#vol._writeAt(f, data, start, opts)
+    if (position === null || this.#append) this.#pos = start + n
+    return { bytesWritten: n, buffer }
+  }
+
+  async truncate (len = 0, opts: OpOptions = {}): Promise<void> {
+    await this.#writable('ftruncate').truncate(len, opts.signal)
+  }
+
+  /** Wait for the writes, FSYNC, and close the AFR transaction (post-op, unlock). */
+  async sync (_opts: OpOptions = {}): Promise<void> { await this.#writable('fsync').sync() }
+  async datasync (opts: OpOptions = {}): Promise<void> { await this.sync(opts) }
+
+  async chmod (mode: number, opts: OpOptions = {}): Promise<void> {
+    this.#check('fchmod')
+    await this.#vol.chmod(this.#path, mode, opts)
+  }
+
+  async utimes (atime: Date | number, mtime: Date | number, opts: OpOptions = {}): Promise<void> {
+    this.#check('futimes')
+    await this.#vol.utimes(this.#path, atime, mtime, opts)
+  }
+
+  /** A write stream over this handle (the handle stays open when the stream finishes). */
+  createWriteStream (opts: { start?: number, highWaterMark?: number, signal?: AbortSignal } = {}): VolumeWriteStream {
+    const f = this.#writable('write')
+    return this.#vol._writeStream({ open: async () => f, owns: false }, { ...opts, ...(opts.start === undefined ? { start: this.#append ? f.size : this.#pos } : {}) })
+  }
+
+  /** End the write transaction, then FLUSH + RELEASE on every brick the file was opened on. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#file !== undefined) {
+      try { await this.#file.close() } finally { this.#vol._forget(this.#file) }
+    }
+  }
+
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 }
 
@@ -181,6 +279,8 @@ export class Volume {
   #dirCache = new Map<string, { inode: Inode, at: number }>()
   #inflight = new Set<Promise<unknown>>()
   #timing: ReadTiming
+  #writer: Writer | undefined
+  #openFiles = new Set<WritableFile>()
 
   private constructor (o: VolumeOptions, servers: VolfileServer[]) {
     this.#o = o
@@ -470,6 +570,70 @@ export class Volume {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
   }
 
+  /** @internal a fresh lookup by gfid (of a file we created or wrote) */
+  async _refreshGfid (gfid: Buffer, old: Inode | undefined, o: OpOptions & { path?: string }): Promise<Inode> {
+    if (old !== undefined) return await this._refresh(old, o)
+    return await this.#g.dht.lookupGfid(gfid, { ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.path !== undefined ? { path: o.path } : {}) })
+  }
+
+  #w (): Writer {
+    this.#writer ??= new Writer(this.#writeHost())
+    return this.#writer
+  }
+
+  #writeHost (): WriteHost {
+    const timing: WriteTiming = { attemptTimeoutMs: this.#timing.attemptTimeoutMs, stragglerMs: this.#o.writeStragglerMs ?? 5000 }
+    return {
+      resolve: (p, o) => this._resolve(p, o),
+      dht: () => this.#g.dht,
+      invalidate: p => this.#invalidate(p),
+      timing,
+      umask: this.#o.umask ?? 0o022,
+      postOpDelayMs: this.#o.postOpDelayMs ?? 1000,
+      ensureDurability: true,
+    }
+  }
+
+  #invalidate (path: string): void {
+    const p = splitPath(path).full
+    for (const k of [...this.#dirCache.keys()]) if (p === '/' || k === p || k.startsWith(p + '/')) this.#dirCache.delete(k)
+  }
+
+  /** @internal the file is closed */
+  _forget (f: WritableFile): void { this.#openFiles.delete(f) }
+
+  /** @internal write `data` at `pos`: WRITEs of writeChunkBytes, writeWindow of them in flight */
+  async _writeAt (f: WritableFile, data: Buffer, pos: number, o: OpOptions): Promise<number> {
+    const chunk = this.#o.writeChunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES
+    if (data.length <= chunk) return await this.#track(f.write(data, pos, o.signal))
+    const window = this.#o.writeWindow ?? 4
+    let next = 0
+    let total = 0
+    const worker = async (): Promise<void> => {
+      while (next < data.length) {
+        const off = next
+        next += chunk
+        const part = data.subarray(off, Math.min(off + chunk, data.length))
+        const n = await f.write(part, pos + off, o.signal)
+        total += n
+        if (n < part.length) throw new GlusterError('EIO', `EIO: short write at ${pos + off} of '${f.path}': ${n} of ${part.length} bytes`, { path: f.path, syscall: 'write', errno: 5 })
+      }
+    }
+    await this.#track(Promise.all(Array.from({ length: Math.min(window, Math.ceil(data.length / chunk)) }, worker)))
+    return total
+  }
+
+  /** @internal */
+  _writeStream (sink: { open: (signal: AbortSignal) => Promise<WritableFile>, owns: boolean }, opts: WriteStreamOptions): VolumeWriteStream {
+    return new VolumeWriteStream(sink, { chunkBytes: this.#o.writeChunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES, window: this.#o.writeWindow ?? 4, ...opts })
+  }
+
+  async #openFile (path: string, flags: string, mode: number | undefined, o: OpOptions): Promise<{ file: WritableFile, full: string, gfid: Buffer }> {
+    const r = await this.#w().open(path, flags, mode, this.#ctx(o))
+    this.#openFiles.add(r.file)
+    return { file: r.file, full: r.full, gfid: r.gfid }
+  }
+
   /** @internal */
   _stream (inode: Inode, path: string, opts: ReadStreamOptions): VolumeReadStream {
     return new VolumeReadStream({
@@ -564,16 +728,6 @@ export class Volume {
     })())
   }
 
-  /** Open for reading (flags 'r' only in this version). */
-  open (path: string, flags: string | number = 'r', o: OpOptions = {}): Promise<FileHandle> {
-    return this.#track((async () => {
-      if (flags !== 'r' && flags !== 0) throw err('EROFS', `gluster-ts volumes are read-only in this version, open '${path}' with '${flags}'`, { path, syscall: 'open', errno: 30 })
-      const r = await this._resolve(path, { follow: true, ...this.#ctx(o) })
-      if ((r.inode.stat.mode & S_IFMT) === 0o040000) throw err('EISDIR', `illegal operation on a directory, open '${path}'`, { path, syscall: 'open', errno: 21 })
-      return new FileHandle(this, r.path, r.inode)
-    })())
-  }
-
   /** The whole file; small files come inside the LOOKUP reply (quick-read), in one round trip. */
   readFile (path: string, o: OpOptions & { encoding?: BufferEncoding } = {}): Promise<Buffer | string> {
     return this.#track((async () => {
@@ -620,6 +774,206 @@ export class Volume {
     return new Dir(parent, gen())
   }
 
+  // ---- writing ----
+
+  /**
+   * Open a file. 'r' reads; 'r+' reads and writes an existing file; 'w'/'w+' create or
+   * truncate; 'wx' create only; 'a'/'a+' create or append. `mode` (default 0o666, less the
+   * umask) applies to a new file.
+   */
+  open (path: string, flags: string | number = 'r', modeOrOpts?: number | OpOptions, opts: OpOptions = {}): Promise<FileHandle> {
+    const mode = typeof modeOrOpts === 'number' ? modeOrOpts : undefined
+    const o = typeof modeOrOpts === 'object' ? modeOrOpts : opts
+    return this.#track((async () => {
+      const fl = flags === 0 ? 'r' : String(flags)
+      const f = openFlags(fl)
+      if (!f.write) {
+        const r = await this._resolve(path, { follow: true, ...this.#ctx(o) })
+        if ((r.inode.stat.mode & S_IFMT) === 0o040000) throw err('EISDIR', `illegal operation on a directory, open '${path}'`, { path, syscall: 'open', errno: 21 })
+        return new FileHandle(this, r.path, r.inode)
+      }
+      const { file, full, gfid } = await this.#openFile(path, fl, mode, o)
+      return new FileHandle(this, full, undefined, { gfid, file, append: f.append, readable: f.read })
+    })())
+  }
+
+  /** Write a whole file (flag 'w' by default: create or truncate). */
+  writeFile (path: string, data: string | Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>, o: { flag?: 'w' | 'wx' | 'a', mode?: number, encoding?: BufferEncoding, signal?: AbortSignal } = {}): Promise<void> {
+    return this.#track((async () => {
+      const flag = o.flag ?? 'w'
+      if (typeof data === 'string' || data instanceof Uint8Array) {
+        const buf = typeof data === 'string' ? Buffer.from(data, o.encoding ?? 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+        const { file } = await this.#openFile(path, flag, o.mode, o)
+        try {
+          if (buf.length > 0) await this._writeAt(file, buf, flag === 'a' ? file.size : 0, o)
+        } catch (e) {
+          await file.close().catch(() => {})
+          this._forget(file)
+          throw e
+        }
+        try { await file.close() } finally { this._forget(file) }
+        return
+      }
+      const ws = this.createWriteStream(path, { flags: flag, ...(o.mode !== undefined ? { mode: o.mode } : {}), ...this.#ctx(o) })
+      await pipeline(Readable.from(data as Iterable<Uint8Array> | AsyncIterable<Uint8Array>, { objectMode: false }), ws)
+    })())
+  }
+
+  appendFile (path: string, data: string | Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>, o: { mode?: number, encoding?: BufferEncoding, signal?: AbortSignal } = {}): Promise<void> {
+    return this.writeFile(path, data, { ...o, flag: 'a' })
+  }
+
+  /**
+   * A Writable for a file: WRITEs of writeChunkBytes, writeWindow in flight, backpressure when
+   * the window is full. 'finish' once every byte was acknowledged by a quorum and the file closed.
+   */
+  createWriteStream (path: string, opts: WriteStreamOptions = {}): VolumeWriteStream {
+    if (this.#closed) throw new GlusterError('EGLUSTER_CLOSED', `volume ${this.name} is closed`, {})
+    const flags = opts.flags ?? 'w'
+    openFlags(flags)
+    let opened: WritableFile | undefined
+    const ws = this._writeStream({
+      open: async signal => {
+        const r = await this.#openFile(path, flags, opts.mode, { signal })
+        opened = r.file
+        return r.file
+      },
+      owns: true,
+    }, opts)
+    if (flags === 'a') ws.appendAtEnd()
+    ws.once('close', () => { if (opened !== undefined) this._forget(opened) })
+    return ws
+  }
+
+  /** Make a directory; with `recursive`, every missing parent too (returns the first one made). */
+  mkdir (path: string, o: { recursive?: boolean, mode?: number, signal?: AbortSignal } = {}): Promise<string | undefined> {
+    return this.#track((async () => {
+      const { full } = splitPath(path)
+      if (o.recursive !== true) {
+        await this.#w().mkdir(full, o.mode, this.#ctx(o))
+        return undefined
+      }
+      let first: string | undefined
+      let cur = ''
+      for (const part of full.split('/').filter(x => x !== '')) {
+        cur += '/' + part
+        try {
+          const st = await this._resolve(cur, { follow: true, ...this.#ctx(o) })
+          if ((st.inode.stat.mode & S_IFMT) !== 0o040000) throw err('ENOTDIR', `not a directory, mkdir '${cur}'`, { path, syscall: 'mkdir', errno: 20 })
+          continue
+        } catch (e) {
+          if (!(e instanceof GlusterError && e.code === 'ENOENT')) throw e
+        }
+        try {
+          await this.#w().mkdir(cur, o.mode, this.#ctx(o))
+          first ??= cur
+        } catch (e) {
+          if (!(e instanceof GlusterError && e.code === 'EEXIST')) throw e
+        }
+      }
+      return first
+    })())
+  }
+
+  rmdir (path: string, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().rmdir(path, this.#ctx(o), p => this.readdir(p, this.#ctx(o))))
+  }
+
+  unlink (path: string, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().unlink(path, this.#ctx(o)))
+  }
+
+  /** Remove a file, or (with `recursive`) a directory tree; `force` ignores a missing path. */
+  rm (path: string, o: { recursive?: boolean, force?: boolean, signal?: AbortSignal } = {}): Promise<void> {
+    return this.#track((async () => {
+      let st: Stats
+      try {
+        st = await this.lstat(path, this.#ctx(o))
+      } catch (e) {
+        if (o.force === true && e instanceof GlusterError && e.code === 'ENOENT') return
+        throw e
+      }
+      if (!st.isDirectory()) {
+        await this.unlink(path, this.#ctx(o)).catch(e => { if (!(o.force === true && e instanceof GlusterError && e.code === 'ENOENT')) throw e })
+        return
+      }
+      if (o.recursive !== true) throw err('EISDIR', `is a directory, rm '${path}' (use recursive: true)`, { path, syscall: 'rm', errno: 21 })
+      const base = splitPath(path).full
+      const names = await this.readdir(base, this.#ctx(o))
+      for (let i = 0; i < names.length; i += 8) {
+        await Promise.all(names.slice(i, i + 8).map(n => this.rm(`${base === '/' ? '' : base}/${n}`, o)))
+      }
+      if (base !== '/') await this.rmdir(base, this.#ctx(o))
+    })())
+  }
+
+  /** Rename; replaces an existing file `to` (or an empty directory, when `from` is one). */
+  rename (from: string, to: string, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().rename(from, to, this.#ctx(o)))
+  }
+
+  link (existing: string, newPath: string, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().link(existing, newPath, this.#ctx(o)))
+  }
+
+  symlink (target: string, path: string, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().symlink(target, path, this.#ctx(o)))
+  }
+
+  truncate (path: string, len = 0, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().truncate(path, len, this.#ctx(o)))
+  }
+
+  chmod (path: string, mode: number, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().setattr(path, true, GfSetattrValid.MODE, { mode: mode & 0o7777 }, 'chmod', this.#ctx(o)))
+  }
+
+  chown (path: string, uid: number, gid: number, o: OpOptions = {}): Promise<void> {
+    let valid = 0
+    if (uid !== -1) valid |= GfSetattrValid.UID
+    if (gid !== -1) valid |= GfSetattrValid.GID
+    return this.#track(this.#w().setattr(path, true, valid, { ia_uid: uid === -1 ? 0 : uid, ia_gid: gid === -1 ? 0 : gid }, 'chown', this.#ctx(o)))
+  }
+
+  lchown (path: string, uid: number, gid: number, o: OpOptions = {}): Promise<void> {
+    let valid = 0
+    if (uid !== -1) valid |= GfSetattrValid.UID
+    if (gid !== -1) valid |= GfSetattrValid.GID
+    return this.#track(this.#w().setattr(path, false, valid, { ia_uid: uid === -1 ? 0 : uid, ia_gid: gid === -1 ? 0 : gid }, 'lchown', this.#ctx(o)))
+  }
+
+  /** Set access and modification times; numbers are seconds since the epoch (as in fs), Dates as given. */
+  utimes (path: string, atime: Date | number, mtime: Date | number, o: OpOptions = {}): Promise<void> {
+    const t = (x: Date | number): { sec: bigint, nsec: number } => {
+      const ms = x instanceof Date ? x.getTime() : Number(x) * 1000
+      if (!Number.isFinite(ms)) throw new TypeError(`invalid time ${String(x)}`)
+      const sec = Math.floor(ms / 1000)
+      return { sec: BigInt(sec), nsec: Math.round((ms - sec * 1000) * 1e6) }
+    }
+    const a = t(atime)
+    const m = t(mtime)
+    return this.#track(this.#w().setattr(path, true, GfSetattrValid.ATIME | GfSetattrValid.MTIME,
+      { ia_atime: a.sec, ia_atime_nsec: a.nsec, ia_mtime: m.sec, ia_mtime_nsec: m.nsec }, 'utimes', this.#ctx(o)))
+  }
+
+  setxattr (path: string, name: string, value: Buffer | Uint8Array | string, o: { flags?: 'create' | 'replace', signal?: AbortSignal } = {}): Promise<void> {
+    const v = typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    return this.#track(this.#w().setxattr(path, name, v, o.flags, this.#ctx(o)))
+  }
+
+  removexattr (path: string, name: string, o: OpOptions = {}): Promise<void> {
+    return this.#track(this.#w().removexattr(path, name, this.#ctx(o)))
+  }
+
+  /** Copy a file's bytes (mode: fs.constants.COPYFILE_EXCL (1) fails when dst exists). */
+  copyFile (src: string, dst: string, mode = 0, o: OpOptions = {}): Promise<void> {
+    return this.#track((async () => {
+      const st = await this.stat(src, this.#ctx(o))
+      if (st.isDirectory()) throw err('EISDIR', `illegal operation on a directory, copyfile '${src}' -> '${dst}'`, { path: src, syscall: 'copyfile', errno: 21 })
+      await pipeline(this.createReadStream(src, this.#ctx(o)), this.createWriteStream(dst, { flags: (mode & 1) !== 0 ? 'wx' : 'w', mode: st.mode & 0o7777, ...this.#ctx(o) }))
+    })())
+  }
+
   readdir (path: string, o: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>
   readdir (path: string, o?: ReaddirOptions & { withFileTypes?: false }): Promise<string[]>
   readdir (path: string, o: ReaddirOptions = {}): Promise<string[] | Dirent[]> {
@@ -648,6 +1002,8 @@ export class Volume {
       ])
       if (t !== undefined) clearTimeout(t)
     }
+    await Promise.allSettled([...this.#openFiles].map(f => f.close()))
+    this.#openFiles.clear()
     await this.#refetching?.catch(() => {})
     await this.#mgmtLoop
     const m = this.#mgmt
