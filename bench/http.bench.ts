@@ -10,7 +10,7 @@
 //
 //   GTS_REAL_ID=K pnpm bench:http        (needs root, wrk, uwsgi, uwsgi-plugin-glusterfs, nginx-light)
 //   BENCH_HTTP_SECONDS=10 BENCH_HTTP_ROUNDS=1
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { mkdir, writeFile, stat } from 'node:fs/promises'
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
@@ -21,7 +21,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import net from 'node:net'
 import { startGatewayServer } from '@gluster-ts/http'
-import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
+import type { RealCluster } from '../test-cluster/real/index.js'
+import { realClusterOrExit, run } from './lib/shell.js'
 import { printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
 const SECONDS = Math.max(3, Math.min(30, Number(process.env.BENCH_HTTP_SECONDS ?? 10)))
@@ -41,23 +42,14 @@ if (process.argv[2] === '--serve') {
   await new Promise(() => {})
 }
 
-const loaded = loadRealCluster()
-if ('skip' in loaded) {
-  console.log(`bench/http: skipped: ${loaded.skip}`)
-  process.exit(0)
-}
-const cluster: RealCluster = loaded
+const cluster: RealCluster = realClusterOrExit('http')
 const servers = cluster.nodes.map(n => n.ip)
 const started: ChildProcess[] = []
 const work = `/tmp/gts-bench-http-${process.env.GTS_REAL_ID ?? '0'}`
 
-function sh (cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`))
-      else resolve(stdout + stderr)
-    })
-  })
+async function sh (cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  const { stdout, stderr } = await run(cmd, args, timeoutMs)
+  return stdout + stderr
 }
 
 async function freePort (): Promise<number> {

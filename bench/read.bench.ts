@@ -17,7 +17,6 @@
 //
 //   pnpm bench:read                        # ROUNDS=3
 //   BENCH_READ_ROUNDS=1 BENCH_READ_SWEEP=0 pnpm bench:read
-import { execFile } from 'node:child_process'
 import { existsSync, statSync, readdirSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, open } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
@@ -27,7 +26,8 @@ import { fileURLToPath } from 'node:url'
 import { writeFileSync } from 'node:fs'
 import ts from 'typescript'
 import { Volume } from '@gluster-ts/volume'
-import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
+import type { RealCluster } from '../test-cluster/real/index.js'
+import { realClusterOrExit, run } from './lib/shell.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_READ_ROUNDS ?? 3)))
@@ -38,21 +38,11 @@ const SMALL_SIZE = 4096
 const DIR = 'gts-bench-read'
 const MB = 1e6
 
-const loaded = loadRealCluster()
-if ('skip' in loaded) {
-  console.log(`bench/read: skipped: ${loaded.skip}`)
-  process.exit(0)
-}
-const cluster: RealCluster = loaded
+const cluster: RealCluster = realClusterOrExit('read')
 const servers = cluster.nodes.map(n => n.ip)
 
 function sh (cmd: string, args: string[], timeoutMs = 120_000): Promise<{ stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`))
-      else resolve({ stdout, stderr })
-    })
-  })
+  return run(cmd, args, timeoutMs)
 }
 
 /** true: page caches dropped (client and bricks); false: drop_caches refused, FUSE remounted instead */

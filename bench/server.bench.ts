@@ -19,12 +19,13 @@
 //
 //   pnpm bench:server                       # BENCH_SERVER_ROUNDS=3
 //   GTS_REAL_ID=4 BENCH_SERVER_ROUNDS=1 pnpm bench:server
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
 import { writeFile, rm, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
+import type { RealCluster } from '../test-cluster/real/index.js'
+import { realClusterOrExit, run } from './lib/shell.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_SERVER_ROUNDS ?? 3)))
@@ -33,20 +34,11 @@ const SMALL_N = 1000
 const SMALL = Buffer.alloc(4096, 0x61)
 const MB = 1e6
 
-const loaded = loadRealCluster()
-if ('skip' in loaded) {
-  console.log(`bench/server: skipped: ${loaded.skip}`)
-  process.exit(0)
-}
-const real: RealCluster = loaded
+const real: RealCluster = realClusterOrExit('server')
 
-function sh (cmd: string, args: string[], timeoutMs = 300_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`))
-      else resolve(stdout + stderr)
-    })
-  })
+async function sh (cmd: string, args: string[], timeoutMs = 300_000): Promise<string> {
+  const { stdout, stderr } = await run(cmd, args, timeoutMs)
+  return stdout + stderr
 }
 
 function rssOf (pid: number): number {

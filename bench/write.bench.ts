@@ -12,14 +12,14 @@
 //
 //   pnpm bench:write                       # ROUNDS=3
 //   BENCH_WRITE_ROUNDS=1 pnpm bench:write
-import { execFile } from 'node:child_process'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { writeFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { join } from 'node:path'
 import { Volume } from '@gluster-ts/volume'
-import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
+import type { RealCluster } from '../test-cluster/real/index.js'
+import { realClusterOrExit, run } from './lib/shell.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_WRITE_ROUNDS ?? 3)))
@@ -29,21 +29,11 @@ const SMALL_SIZE = 4096
 const DIR = 'gts-bench-write'
 const MB = 1e6
 
-const loaded = loadRealCluster()
-if ('skip' in loaded) {
-  console.log(`bench/write: skipped: ${loaded.skip}`)
-  process.exit(0)
-}
-const cluster: RealCluster = loaded
+const cluster: RealCluster = realClusterOrExit('write')
 const servers = cluster.nodes.map(n => n.ip)
 
 function sh (cmd: string, args: string[], timeoutMs = 600_000): Promise<{ stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`))
-      else resolve({ stdout, stderr })
-    })
-  })
+  return run(cmd, args, timeoutMs)
 }
 
 function rssProbe (): { stop: () => number } {
