@@ -1,41 +1,8 @@
 // One LOOKUP per file: stat and, for small files, the content (quick-read's `glusterfs.content`),
-// plus a TTL cache of the answers. The public Volume API needs two round trips for "stat + read"
-// (stat() then readFile()), so this goes through Volume._resolve and the FileHandle constructor;
-// see the report in docs/http.md ("What the gateway needs from @gluster-ts/volume").
-import { FileHandle, Stats, type Volume } from '@gluster-ts/volume'
-import { gfxDictBin, gfxUint } from '@gluster-ts/rpc'
+// through Volume.lookup, plus a TTL cache of the answers.
+import type { VolumeEntry } from '@gluster-ts/volume'
 
-type Resolved = Awaited<ReturnType<Volume['_resolve']>>
-type Inode = ConstructorParameters<typeof FileHandle>[2]
-
-export interface Entry {
-  stats: Stats
-  /** canonical path in the volume (symlinks followed) */
-  path: string
-  /** the whole file, when it came inside the LOOKUP reply */
-  content?: Buffer
-  inode: Inode
-}
-
-export async function lookupEntry (vol: Volume, path: string, smallFileBytes: number, signal: AbortSignal): Promise<Entry> {
-  const r: Resolved = await vol._resolve(path, {
-    follow: true,
-    signal,
-    ...(smallFileBytes > 0 ? { extra: { 'glusterfs.content': gfxUint(smallFileBytes) } } : {}),
-  })
-  const stats = new Stats(r.inode.stat)
-  const e: Entry = { stats, path: r.path, inode: r.inode }
-  if (stats.isFile()) {
-    const c = gfxDictBin(r.inode.lookup.xdata, 'glusterfs.content')
-    if (c !== undefined && c.length === stats.size) e.content = c
-    else if (stats.size === 0) e.content = Buffer.alloc(0)
-  }
-  return e
-}
-
-export function openEntry (vol: Volume, e: Entry): FileHandle {
-  return new FileHandle(vol, e.path, e.inode)
-}
+export type Entry = VolumeEntry
 
 interface Slot { at: number, entry?: Entry, error?: unknown, bytes: number }
 

@@ -12,7 +12,7 @@ import {
 import { decodePath, dotfileStatus, encodePath, isHidden } from './path.js'
 import { statusForError } from './status-map.js'
 import { decide, makeEtag, type Decision } from './respond.js'
-import { EntryCache, lookupEntry, openEntry, type Entry } from './entry.js'
+import { EntryCache, type Entry } from './entry.js'
 import { listingFormat, renderListing, toListingEntries } from './listing.js'
 import { GatewayMetrics } from './metrics.js'
 import { handleWrite, WRITE_METHODS } from './writes.js'
@@ -352,7 +352,7 @@ class GatewayImpl implements Gateway {
     }
     this.metrics.cacheMisses.inc({ mount: m.o.mountpoint })
     try {
-      const entry = await lookupEntry(ctx.vol, path, m.o.smallFileBytes, ctx.signal)
+      const entry = await ctx.vol.lookup(path, { contentBytes: m.o.smallFileBytes, signal: ctx.signal })
       m.cache.setEntry(path, entry)
       return { entry, cached: false }
     } catch (e) {
@@ -472,7 +472,7 @@ class GatewayImpl implements Gateway {
    */
   async #stream (ctx: Ctx, entry: Entry, d: Decision, stopTimer: () => void): Promise<void> {
     const res = ctx.res
-    const fh = openEntry(ctx.vol, entry)
+    const fh = entry.open()
     let expected = 0
     for (const r of d.ranges) expected += r.end - r.start + 1
     let sent = 0

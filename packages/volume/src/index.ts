@@ -1,5 +1,5 @@
 export { Volume, FileHandle, Dir } from './volume.js'
-export type { VolumeOptions, OpOptions, ReaddirOptions } from './volume.js'
+export type { VolumeOptions, OpOptions, ReaddirOptions, VolumeEntry } from './volume.js'
 export { Stats, Dirent, gfidString } from './stats.js'
 export type { StatFs } from './stats.js'
 export { VolumeReadStream } from './read-stream.js'

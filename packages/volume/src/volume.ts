@@ -80,6 +80,17 @@ export interface VolumeOptions {
 
 export interface OpOptions { signal?: AbortSignal }
 
+/** What `Volume.lookup` answers. */
+export interface VolumeEntry {
+  stats: Stats
+  /** the canonical path in the volume (symlinks followed) */
+  path: string
+  /** the whole file, when it is a regular file that came inside the LOOKUP reply */
+  content?: Buffer
+  /** a handle on this file, without another lookup */
+  open (): FileHandle
+}
+
 export interface ReaddirOptions extends OpOptions {
   withFileTypes?: boolean
   /** fill Dirent.stats from READDIRP's attributes */
@@ -728,18 +739,35 @@ export class Volume {
     })())
   }
 
+  /** LOOKUP `path` (symlinks followed) asking for the content of a file up to `bytes` long. */
+  async #lookupContent (path: string, bytes: number, o: OpOptions): Promise<{ r: { inode: Inode, path: string }, content: Buffer | undefined }> {
+    const r = await this._resolve(path, { follow: true, ...this.#ctx(o), ...(bytes > 0 ? { extra: { 'glusterfs.content': gfxUint(bytes) } } : {}) })
+    if ((r.inode.stat.mode & S_IFMT) !== 0o100000) return { r, content: undefined }
+    const c = gfxDictBin(r.inode.lookup.xdata, 'glusterfs.content')
+    const size = Number(r.inode.stat.ia_size)
+    return { r, content: c !== undefined && c.length === size ? c : size === 0 ? Buffer.alloc(0) : undefined }
+  }
+
+  /**
+   * One LOOKUP: the stats of `path` (symlinks followed), its canonical path, and for a regular
+   * file of at most `contentBytes` (default: the volume's quickReadBytes) its whole content, in
+   * the same round trip (quick-read). `open()` gives a handle on the same file without another
+   * lookup: a gateway answers "stat, then the bytes" with one brick round trip for small files.
+   */
+  lookup (path: string, o: OpOptions & { contentBytes?: number } = {}): Promise<VolumeEntry> {
+    return this.#track((async () => {
+      const { r, content } = await this.#lookupContent(path, o.contentBytes ?? this.#o.quickReadBytes ?? 65536, o)
+      const inode = r.inode
+      return { stats: new Stats(inode.stat), path: r.path, ...(content !== undefined ? { content } : {}), open: () => new FileHandle(this, r.path, inode) }
+    })())
+  }
+
   /** The whole file; small files come inside the LOOKUP reply (quick-read), in one round trip. */
   readFile (path: string, o: OpOptions & { encoding?: BufferEncoding } = {}): Promise<Buffer | string> {
     return this.#track((async () => {
-      const q = this.#o.quickReadBytes ?? 65536
-      const r = await this._resolve(path, { follow: true, ...this.#ctx(o), ...(q > 0 ? { extra: { 'glusterfs.content': gfxUint(q) } } : {}) })
-      const type = r.inode.stat.mode & S_IFMT
-      if (type === 0o040000) throw err('EISDIR', `illegal operation on a directory, read '${path}'`, { path, syscall: 'read', errno: 21 })
-      const content = gfxDictBin(r.inode.lookup.xdata, 'glusterfs.content')
-      const size = Number(r.inode.stat.ia_size)
-      const data = content !== undefined && content.length === size
-        ? content
-        : size === 0 ? Buffer.alloc(0) : await this._readAll(r.inode, { ...this.#ctx(o), path: r.path })
+      const { r, content } = await this.#lookupContent(path, this.#o.quickReadBytes ?? 65536, o)
+      if ((r.inode.stat.mode & S_IFMT) === 0o040000) throw err('EISDIR', `illegal operation on a directory, read '${path}'`, { path, syscall: 'read', errno: 21 })
+      const data = content ?? await this._readAll(r.inode, { ...this.#ctx(o), path: r.path })
       return o.encoding !== undefined ? data.toString(o.encoding) : data
     })()) as Promise<Buffer | string>
   }
