@@ -1,1 +1,6 @@
-export {}
+export { main, parser } from './main.js'
+export { parseLocation, formatLocation, isUrl, splitServers, volumeKey } from './url.js'
+export type { Location, LocalLocation, RemoteLocation, UrlDefaults } from './url.js'
+export { CliError, EXIT, errorCode, exitCodeFor, formatError } from './errors.js'
+export type { CliErrorCode } from './errors.js'
+export type { Io, GlobalOptions } from './session.js'

@@ -1,0 +1,51 @@
+// Shared by every command: per-argument error reporting and stream plumbing.
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Session } from '../session.js'
+import { EXIT, exitCodeFor, formatError } from '../errors.js'
+
+/** Print the one-line error (and the stack with --debug); returns the exit status for it. */
+export function report (s: Session, command: string, target: string | undefined, err: unknown): number {
+  s.err(formatError(command, target, err) + '\n')
+  if (s.opts.debug && err instanceof Error && err.stack !== undefined) s.err(err.stack + '\n')
+  return exitCodeFor(err)
+}
+
+/** Run fn for each argument; a failure is reported and the next argument still runs (like cat, rm). */
+export async function eachArg (s: Session, command: string, args: readonly string[], fn: (arg: string) => Promise<void>): Promise<number> {
+  let code: number = EXIT.OK
+  for (const a of args) {
+    if (s.signal.aborted) return EXIT.INTERRUPTED
+    try {
+      await fn(a)
+    } catch (err) {
+      if (isEpipe(err)) return EXIT.OK
+      code = report(s, command, a, err)
+      if (code === EXIT.INTERRUPTED) return code
+    }
+  }
+  return code
+}
+
+export function isEpipe (err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'EPIPE'
+}
+
+/** Copy a stream to stdout without ending stdout (several files follow one another). */
+export async function toStdout (s: Session, src: Readable): Promise<void> {
+  await pipeline(src, s.io.stdout, { end: false, signal: s.signal })
+}
+
+/** Bounded concurrency: run fn over items with at most `limit` in flight; first error rejects after the rest settle. */
+export async function pool<T> (items: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const running = new Set<Promise<void>>()
+  let failed: { err: unknown } | undefined
+  for await (const item of items) {
+    if (failed !== undefined) break
+    const p: Promise<void> = fn(item).catch((err: unknown) => { failed ??= { err } }).finally(() => { running.delete(p) })
+    running.add(p)
+    if (running.size >= limit) await Promise.race(running)
+  }
+  await Promise.all(running)
+  if (failed !== undefined) throw failed.err
+}

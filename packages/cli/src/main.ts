@@ -1,0 +1,297 @@
+// The `gluster-ts` command: yargs parses (and prints --help), then the chosen command runs with a
+// Session. main() never throws: it prints one line per failure and resolves with the exit status
+// (docs/cli.md "Exit status").
+import { setMaxListeners } from 'node:events'
+import yargs, { type Argv } from 'yargs'
+import { Session, type GlobalOptions, type Io } from './session.js'
+import { CliError, EXIT } from './errors.js'
+import { parseMode, parseSize } from './format.js'
+import { splitServers } from './url.js'
+import { report } from './commands/common.js'
+import { bricks, cat, du, ls, stat, sum, tail, volfile } from './commands/read.js'
+import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
+import { cp } from './commands/cp.js'
+// serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
+// when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
+const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
+
+const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster'])
+
+type Args = Record<string, unknown> & { _: Array<string | number> }
+type Run = (s: Session, a: Args) => Promise<number>
+
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String)
+const num = (v: unknown, what: string): number => {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) throw new CliError('EUSAGE', `invalid ${what} '${String(v)}'`)
+  return n
+}
+
+const URL_HELP = 'URLs: gluster://HOST[:PORT][,HOST2[:PORT]…]/VOLUME/PATH (also gluster+tcp://, glfs://, ' +
+  'gluster+unix:///VOLUME/PATH?socket=/run/glusterd.socket; gluster:///VOLUME/PATH takes the servers from --servers or GLUSTER_TS_SERVERS). ' +
+  'Anything else is a local path.'
+
+const EXIT_HELP = 'Exit status: 0 ok, 1 other failure, 2 usage, 3 not found, 4 permission, 5 conflict (exists, not empty, is a directory…), ' +
+  '6 unavailable (no server, no quorum, timeout), 7 I/O (EIO, ENOSPC, protocol), 8 unsupported, 130 interrupted.'
+
+/** Every command: its yargs definition and what runs it. */
+function commands (y: Argv, pick: (r: Run) => void): Argv {
+  const def = (cmd: string, desc: string, build: (y: Argv) => Argv, examples: Array<[string, string]>, run: Run): void => {
+    y.command(cmd, desc, yy => {
+      const b = build(yy)
+      for (const [ex, what] of examples) b.example(ex, what)
+      return b
+    }, () => { pick(run) })
+  }
+  const url = (y: Argv, name: string, desc = 'a gluster:// URL'): Argv => y.positional(name, { type: 'string', describe: desc })
+
+  def('cat <url..>', 'print files from a volume', y => url(y, 'url', 'files (gluster:// URLs)'),
+    [['$0 cat gluster://10.0.0.1/vol1/etc/motd', 'print one file'],
+      ['$0 cat gluster://h1,h2:24008/vol1/a gluster://h1/vol1/b > ab', 'concatenate two files']],
+    (s, a) => cat(s, strs(a.url)))
+
+  def('cp <paths..>', 'copy files and trees between local paths and volumes, either way', y => y
+    .positional('paths', { type: 'string', describe: 'SRC... DST (local paths or gluster:// URLs)' })
+    .option('recursive', { alias: ['r', 'R'], type: 'boolean', default: false, describe: 'copy directories and their contents' })
+    .option('preserve', { alias: 'p', type: 'boolean', default: false, describe: 'keep mode, atime/mtime and user.* xattrs' })
+    .option('resume', { type: 'boolean', default: false, describe: 'skip files already copied whole; continue shorter ones from their length' })
+    .option('no-clobber', { alias: 'n', type: 'boolean', default: false, describe: 'never overwrite an existing file' })
+    .option('jobs', { alias: 'j', type: 'number', default: 8, describe: 'files copied at the same time' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'name each file on stderr' }),
+  [['$0 cp ./report.pdf gluster://h1/vol1/docs/', 'upload one file into a directory'],
+    ['$0 cp -rp gluster://h1/vol1/photos ./photos', 'download a tree, keeping modes and times'],
+    ['$0 cp -r --resume ./big gluster://h1/vol1/big', 'finish an interrupted upload'],
+    ['$0 cp gluster://h1/vol1/a gluster://h2/vol2/a', 'volume to volume']],
+  (s, a) => {
+    const p = strs(a.paths)
+    if (p.length < 2) throw new CliError('EUSAGE', 'cp needs SRC... DST')
+    return cp(s, p, { recursive: a.recursive === true, preserve: a.preserve === true, resume: a.resume === true, noClobber: a['no-clobber'] === true, jobs: num(a.jobs, '--jobs'), verbose: a.verbose === true })
+  })
+
+  def('ls <url..>', 'list directories', y => url(y, 'url', 'directories or files')
+    .option('long', { alias: 'l', type: 'boolean', default: false, describe: 'mode, links, uid, gid, size, mtime (UTC)' })
+    .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'include names starting with .' })
+    .option('human-readable', { alias: 'h', type: 'boolean', default: false, describe: 'sizes as 1.5K, 20M' })
+    .option('recursive', { alias: 'R', type: 'boolean', default: false, describe: 'list subdirectories too' }),
+  [['$0 ls -lh gluster://h1/vol1/', 'long listing of the volume root'],
+    ['$0 ls -R --json gluster://h1/vol1/dir', 'every entry under dir, as JSON']],
+  (s, a) => ls(s, strs(a.url), { long: a.long === true, all: a.all === true, human: a['human-readable'] === true, recursive: a.recursive === true }))
+
+  def('stat <url..>', 'show attributes (size, mode, times, gfid)', y => url(y, 'url')
+    .option('dereference', { alias: 'L', type: 'boolean', default: false, describe: 'follow symlinks' }),
+  [['$0 stat gluster://h1/vol1/a.txt', 'stat(1)-like output'], ['$0 stat --json gluster://h1/vol1/a.txt', 'as JSON']],
+  (s, a) => stat(s, strs(a.url), { follow: a.dereference === true }))
+
+  def('put <paths..>', 'write stdin (or a local FILE) to a file on a volume: put [FILE|-] URL', y => y
+    .positional('paths', { type: 'string', describe: '[FILE|-] URL: the source (default stdin) and the destination' })
+    .option('append', { alias: 'a', type: 'boolean', default: false, describe: 'append instead of replacing' })
+    .option('no-clobber', { alias: 'n', type: 'boolean', default: false, describe: 'fail (EEXIST) if the file exists' })
+    .option('parents', { alias: 'p', type: 'boolean', default: false, describe: 'create missing parent directories' })
+    .option('mode', { alias: 'm', type: 'string', describe: 'mode of a new file (octal)' }),
+  [['echo hello | $0 put gluster://h1/vol1/hello.txt', 'from stdin'],
+    ['$0 put -p ./db.dump gluster://h1/vol1/backups/2026/db.dump', 'a file, creating the directories'],
+    ['date | $0 put --append gluster://h1/vol1/log', 'append']],
+  (s, a) => put(s, strs(a.paths), {
+    append: a.append === true, noClobber: a['no-clobber'] === true, parents: a.parents === true,
+    mode: a.mode !== undefined ? parseMode(String(a.mode)) : undefined,
+  }))
+
+  def('rm <url..>', 'remove files (and trees with -r)', y => url(y, 'url')
+    .option('recursive', { alias: ['r', 'R'], type: 'boolean', default: false, describe: 'remove directories and their contents' })
+    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'no error for missing files' })
+    .option('preserve-root', { type: 'boolean', default: true, describe: 'refuse to remove a volume root (--no-preserve-root)' }),
+  [['$0 rm gluster://h1/vol1/tmp/a', 'one file'], ['$0 rm -rf gluster://h1/vol1/tmp', 'a tree']],
+  (s, a) => rm(s, strs(a.url), { recursive: a.recursive === true, force: a.force === true, preserveRoot: a['preserve-root'] !== false }))
+
+  def('mkdir <url..>', 'create directories', y => url(y, 'url')
+    .option('parents', { alias: 'p', type: 'boolean', default: false, describe: 'create parents; no error if it exists' })
+    .option('mode', { alias: 'm', type: 'string', describe: 'mode (octal)' }),
+  [['$0 mkdir -p gluster://h1/vol1/a/b/c', 'a path']],
+  (s, a) => mkdir(s, strs(a.url), { parents: a.parents === true, mode: a.mode !== undefined ? parseMode(String(a.mode)) : undefined }))
+
+  def('mv <urls..>', 'rename or move within one volume', y => y
+    .positional('urls', { type: 'string', describe: 'SRC... DST on the same volume' })
+    .option('no-clobber', { alias: 'n', type: 'boolean', default: false, describe: 'do not replace an existing DST' }),
+  [['$0 mv gluster://h1/vol1/a gluster://h1/vol1/b', 'rename'], ['$0 mv gluster://h1/vol1/a gluster://h1/vol1/x gluster://h1/vol1/dir/', 'move into a directory']],
+  (s, a) => {
+    const u = strs(a.urls)
+    if (u.length < 2) throw new CliError('EUSAGE', 'mv needs SRC... DST')
+    return mv(s, u, { noClobber: a['no-clobber'] === true })
+  })
+
+  def('tail <url>', 'print the end of a file; -f follows it', y => url(y, 'url')
+    .option('lines', { alias: 'n', type: 'number', default: 10, describe: 'last N lines' })
+    .option('bytes', { alias: 'c', type: 'string', describe: 'last N bytes (4K, 1M…)' })
+    .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing what is appended (until Ctrl-C)' })
+    .option('interval', { type: 'number', default: 1000, describe: 'with -f: poll every MS milliseconds' }),
+  [['$0 tail -n 50 gluster://h1/vol1/app.log', 'last 50 lines'], ['$0 tail -f gluster://h1/vol1/app.log', 'follow']],
+  (s, a) => tail(s, String(a.url), {
+    lines: num(a.lines, '--lines'),
+    bytes: a.bytes !== undefined ? parseSize(String(a.bytes), '--bytes') : undefined,
+    follow: a.follow === true,
+    intervalMs: Math.max(10, num(a.interval, '--interval')),
+  }))
+
+  def('truncate <url..>', 'set a file\'s size', y => url(y, 'url')
+    .option('size', { alias: 's', type: 'string', demandOption: true, describe: 'new size (bytes; K, M, G)' })
+    .option('no-create', { alias: 'c', type: 'boolean', default: false, describe: 'do not create missing files' }),
+  [['$0 truncate -s 0 gluster://h1/vol1/app.log', 'empty a file'], ['$0 truncate -s 1G gluster://h1/vol1/sparse', 'a 1 GiB sparse file']],
+  (s, a) => truncate(s, strs(a.url), { size: parseSize(String(a.size)), noCreate: a['no-create'] === true }))
+
+  def('touch <url..>', 'create empty files or set their times', y => url(y, 'url')
+    .option('no-create', { alias: 'c', type: 'boolean', default: false, describe: 'do not create missing files' })
+    .option('date', { alias: 'd', type: 'string', describe: 'use this time (ISO 8601) instead of now' }),
+  [['$0 touch gluster://h1/vol1/.done', 'create a marker'], ['$0 touch -d 2026-01-01T00:00:00Z gluster://h1/vol1/a', 'set a time']],
+  (s, a) => {
+    let date: Date | undefined
+    if (a.date !== undefined) {
+      date = new Date(String(a.date))
+      if (Number.isNaN(date.getTime())) throw new CliError('EUSAGE', `invalid --date '${String(a.date)}'`)
+    }
+    return touch(s, strs(a.url), { noCreate: a['no-create'] === true, date })
+  })
+
+  def('du <paths..>', 'bytes used by trees (apparent sizes)', y => y
+    .positional('paths', { type: 'string', describe: 'gluster:// URLs or local paths' })
+    .option('summarize', { alias: 's', type: 'boolean', default: false, describe: 'only a total per argument' })
+    .option('human-readable', { alias: 'h', type: 'boolean', default: false, describe: 'sizes as 1.5K, 20M' })
+    .option('max-depth', { alias: 'd', type: 'number', describe: 'print directories at most N levels down' }),
+  [['$0 du -sh gluster://h1/vol1/', 'the whole volume'], ['$0 du -d 1 gluster://h1/vol1/home', 'per home directory']],
+  (s, a) => du(s, strs(a.paths), { summarize: a.summarize === true, human: a['human-readable'] === true, maxDepth: a['max-depth'] !== undefined ? num(a['max-depth'], '--max-depth') : undefined }))
+
+  def('sum <paths..>', 'sha256 of files (remote or local), as sha256sum prints it', y => y
+    .positional('paths', { type: 'string', describe: 'gluster:// URLs or local paths' }),
+  [['$0 sum gluster://h1/vol1/iso/debian.iso', 'checksum without mounting']],
+  (s, a) => sum(s, strs(a.paths)))
+
+  def('volfile <url>', 'print the client volfile glusterd serves for a volume', y => url(y, 'url', 'gluster://HOST/VOLUME'),
+    [['$0 volfile gluster://h1/vol1', 'the translator graph a client would run']],
+    (s, a) => volfile(s, String(a.url)))
+
+  def('bricks <url>', 'each brick of a volume: address, state, PING latency', y => url(y, 'url', 'gluster://HOST/VOLUME')
+    .option('ping-timeout', { type: 'number', default: 2000, describe: 'ms to wait for each brick\'s PING' }),
+  [['$0 bricks gluster://h1/vol1', 'is every brick up?'], ['$0 bricks --json gluster://h1/vol1', 'as JSON']],
+  (s, a) => bricks(s, String(a.url), { pingTimeoutMs: num(a['ping-timeout'], '--ping-timeout') }))
+
+  def('serve [mounts..]', 'the HTTP gateway (packages/http) over one or more volumes', y => y
+    .positional('mounts', { type: 'string', describe: 'PREFIX=gluster://HOST/VOLUME[/PATH] (or a bare URL for /)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+    .option('port', { type: 'number', default: 8080, describe: 'port (0: any free port)' })
+    .option('workers', { type: 'number', default: 1, describe: 'worker processes' })
+    .option('config', { type: 'string', describe: 'gateway config file (JSON), as packages/http reads it' })
+    .option('demo', { type: 'boolean', default: false, describe: 'start an embedded cluster with sample files in a temp dir and serve it' })
+    .option('dir', { type: 'string', describe: 'with --demo: keep the cluster in this directory' }),
+  [['$0 serve --demo', 'try it: an embedded cluster and the gateway, nothing to install'],
+    ['$0 serve /=gluster://h1,h2/vol1 --port 8080', 'serve a volume'],
+    ['$0 serve --config gateway.json', 'from a config file']],
+  async (s, a) => (await serving()).serve(s, {
+    mounts: strs(a.mounts), host: String(a.host), port: num(a.port, '--port'), workers: num(a.workers, '--workers'),
+    config: a.config !== undefined ? String(a.config) : undefined, demo: a.demo === true, dir: a.dir !== undefined ? String(a.dir) : undefined,
+  }))
+
+  def('cluster', 'run an embedded GlusterFS cluster (glusterd + bricks in TypeScript) over a directory', y => y
+    .option('dir', { type: 'string', demandOption: true, describe: 'where bricks and cluster.json live' })
+    .option('replica', { type: 'number', default: 3, describe: 'copies of each file' })
+    .option('distribute', { type: 'number', default: 1, describe: 'replica sets' })
+    .option('arbiter', { type: 'number', describe: '1: the third brick of each set is an arbiter' })
+    .option('port', { type: 'number', default: 24007, describe: 'glusterd port (0: any)' })
+    .option('volume', { type: 'string', default: 'vol1', describe: 'volume name' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on and to put in volfiles' })
+    .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' }),
+  [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/']],
+  async (s, a) => (await serving()).cluster(s, {
+    dir: String(a.dir), replica: num(a.replica, '--replica'), distribute: num(a.distribute, '--distribute'),
+    arbiter: a.arbiter !== undefined ? num(a.arbiter, '--arbiter') : undefined, port: num(a.port, '--port'),
+    volume: String(a.volume), host: String(a.host), brickProcesses: a['brick-processes'] === true,
+  }))
+  return y
+}
+
+/** The yargs parser (exported for docs and tests). */
+export function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Argv {
+  const y = yargs([...argv])
+    .scriptName('gluster-ts')
+    .usage('$0 <command> [options]\n\nGlusterFS from the shell, no mount needed.')
+    .option('servers', { type: 'string', describe: 'volfile servers for gluster:///VOLUME/PATH URLs (env GLUSTER_TS_SERVERS)', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output', global: true })
+    .option('progress', { type: 'boolean', default: true, describe: 'progress bar on stderr when it is a terminal (--no-progress)', global: true })
+    .option('timeout', { type: 'number', default: 10000, describe: 'connect deadline, ms (env GLUSTER_TS_TIMEOUT)', global: true })
+    .option('trace', { type: 'boolean', default: false, describe: 'print every RPC call on stderr', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'stack traces with errors', global: true })
+    .help('help')
+    .alias('help', 'H')
+    .version(false)
+    .strict()
+    .demandCommand(1, 'name a command')
+    .recommendCommands()
+    .wrap(100)
+    .epilogue(`${URL_HELP}\n\n${EXIT_HELP}`)
+  return commands(y, pick)
+}
+
+function defaultIo (): Io {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }
+}
+
+/** Run the command line `argv` (without node and script); resolves with the exit status. */
+export async function main (argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  let run: Run | undefined
+  let parsed: Args | undefined
+  let usageError: Error | undefined
+  let output = ''
+  try {
+    parser(argv, r => { run = r }).parse([...argv], {}, (err: Error | undefined, a: Args, out: string) => {
+      usageError = err ?? undefined
+      parsed = a
+      output = out
+    })
+  } catch (err) {
+    usageError = err as Error
+  }
+  if (usageError !== undefined) {
+    // one line, like every other error; the full help is one --help away
+    const hint = /^Did you mean .*$/m.exec(output)?.[0]
+    const cmd = typeof parsed?._[0] === 'string' && COMMANDS.has(parsed._[0]) ? ` ${parsed._[0]}` : ''
+    io.stderr.write(`gluster-ts${cmd}: EUSAGE: ${usageError.message.replace(/\s*\n\s*/g, ' ')}${hint !== undefined ? ` ${hint}` : ''} (gluster-ts${cmd} --help)\n`)
+    return EXIT.USAGE
+  }
+  if (run === undefined || parsed === undefined) {
+    // --help (or a command's --help): yargs produced the text
+    if (output !== '') io.stdout.write(output + '\n')
+    return EXIT.OK
+  }
+  const a = parsed
+  const command = String(a._[0] ?? '')
+  const ownSignal = io.signal === undefined
+  const ac = new AbortController()
+  // every transfer in flight listens on the one run-wide signal (cp -j 32 …)
+  setMaxListeners(0, ac.signal)
+  const onSig = (): void => { ac.abort(Object.assign(new Error('interrupted'), { code: 'ABORT_ERR', name: 'AbortError' })) }
+  if (ownSignal) {
+    // `on`, not `once`: a second SIGINT (a terminal's Ctrl-C reaches tsx and its child alike, and
+    // tsx relays it again) must not kill the process while it cleans up
+    process.on('SIGINT', onSig)
+    process.on('SIGTERM', onSig)
+  }
+  const envTimeout = io.env.GLUSTER_TS_TIMEOUT
+  const opts: GlobalOptions = {
+    servers: splitServers(a.servers !== undefined ? String(a.servers) : io.env.GLUSTER_TS_SERVERS),
+    json: a.json === true,
+    debug: a.debug === true,
+    trace: a.trace === true,
+    progress: a.progress !== false,
+    timeoutMs: a.timeout !== 10000 || envTimeout === undefined ? Number(a.timeout) : Number(envTimeout),
+  }
+  const s = new Session({ ...io, signal: io.signal ?? ac.signal }, opts)
+  try {
+    return await run(s, a)
+  } catch (err) {
+    return report(s, command, undefined, err)
+  } finally {
+    if (ownSignal) {
+      process.off('SIGINT', onSig)
+      process.off('SIGTERM', onSig)
+    }
+    await s.close()
+  }
+}

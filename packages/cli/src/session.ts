@@ -1,0 +1,172 @@
+// What one run of the command shares: its streams, its global flags, the volumes it connected
+// to (one Volume per servers+volume, reused by every argument), SIGINT, --trace and the progress bar.
+import type { Readable, Writable } from 'node:stream'
+import cliProgress from 'cli-progress'
+import { trace, type TraceEvent } from '@gluster-ts/rpc'
+import { Volume, type VolumeOptions } from '@gluster-ts/volume'
+import { bytesText } from './format.js'
+import { UMASK } from './endpoint.js'
+import { parseLocation, volumeKey, type Location, type RemoteLocation } from './url.js'
+import { CliError } from './errors.js'
+
+/** The process's streams and environment (tests pass their own). */
+export interface Io {
+  stdin: Readable
+  stdout: Writable & { isTTY?: boolean }
+  stderr: Writable & { isTTY?: boolean, columns?: number }
+  env: NodeJS.ProcessEnv
+  /** SIGINT/SIGTERM abort this */
+  signal?: AbortSignal
+}
+
+export interface GlobalOptions {
+  servers?: string[] | undefined
+  json: boolean
+  debug: boolean
+  trace: boolean
+  progress: boolean
+  /** connect (volfile + bricks) deadline, ms */
+  timeoutMs: number
+}
+
+export class Session {
+  readonly io: Io
+  readonly opts: GlobalOptions
+  readonly signal: AbortSignal
+  #volumes = new Map<string, Promise<Volume>>()
+  #stopTrace: (() => void) | undefined
+
+  constructor (io: Io, opts: GlobalOptions) {
+    this.io = io
+    this.opts = opts
+    this.signal = io.signal ?? new AbortController().signal
+    if (opts.trace) this.#stopTrace = trace(e => { this.io.stderr.write(traceLine(e)) })
+  }
+
+  loc (arg: string): Location {
+    return parseLocation(arg, { ...(this.opts.servers !== undefined ? { servers: this.opts.servers } : {}) })
+  }
+
+  remote (arg: string, what = 'this command'): RemoteLocation {
+    const l = this.loc(arg)
+    if (l.kind !== 'remote') throw new CliError('EUSAGE', `${what} takes a gluster:// URL, not the local path '${arg}'`)
+    return l
+  }
+
+  /** The Volume for this location, connected once per run and shared. */
+  volume (loc: RemoteLocation): Promise<Volume> {
+    const key = volumeKey(loc)
+    let p = this.#volumes.get(key)
+    if (p === undefined) {
+      const o: VolumeOptions = {
+        servers: loc.servers,
+        volume: loc.volume,
+        signal: this.signal,
+        bootstrapTimeoutMs: this.opts.timeoutMs,
+        connectTimeoutMs: this.opts.timeoutMs,
+        // new files and directories get modes as local ones would (cp, put, mkdir)
+        umask: UMASK,
+      }
+      p = connectSoon(o, this.opts.timeoutMs)
+      p.catch(() => {})
+      this.#volumes.set(key, p)
+    }
+    return p
+  }
+
+  out (s: string | Uint8Array): void { this.io.stdout.write(s) }
+  err (s: string): void { this.io.stderr.write(s) }
+  json (v: unknown): void { this.io.stdout.write(JSON.stringify(v, null, 2) + '\n') }
+
+  /** A progress bar on stderr when it is a terminal and neither --json nor --no-progress; else a no-op. */
+  progress (total: number, label: string): Progress {
+    if (!this.opts.progress || this.opts.json || this.io.stderr.isTTY !== true) return NO_PROGRESS
+    return new BarProgress(this.io.stderr, total, label)
+  }
+
+  async close (): Promise<void> {
+    const vols = [...this.#volumes.values()]
+    this.#volumes.clear()
+    await Promise.all(vols.map(async p => {
+      const v = await p.catch(() => undefined)
+      await v?.close({ timeoutMs: 2000 })
+    }))
+    this.#stopTrace?.()
+  }
+}
+
+/**
+ * Volume.connect waits for every brick until bricksTimeoutMs unless one failed outright; a hung
+ * (SIGSTOPped) brick would hold every command that long. A command goes on as soon as a quorum
+ * answered and the others had BRICK_GRACE_MS; only when even a quorum is missing by then does it
+ * try again for the rest of --timeout.
+ */
+const BRICK_GRACE_MS = 2000
+
+async function connectSoon (o: VolumeOptions, timeoutMs: number): Promise<Volume> {
+  const t0 = Date.now()
+  try {
+    return await Volume.connect({ ...o, bricksTimeoutMs: Math.min(timeoutMs, BRICK_GRACE_MS) })
+  } catch (err) {
+    const left = timeoutMs - (Date.now() - t0)
+    if ((err as { code?: string }).code !== 'EGLUSTER_NO_QUORUM' || left <= 0) throw err
+    return await Volume.connect({ ...o, bricksTimeoutMs: left, bootstrapTimeoutMs: left })
+  }
+}
+
+export interface Progress {
+  add (bytes: number): void
+  /** more work found (cp -r walks while it copies) */
+  grow (bytes: number): void
+  stop (): void
+}
+
+export const NO_PROGRESS: Progress = { add () {}, grow () {}, stop () {} }
+
+class BarProgress implements Progress {
+  #bar: cliProgress.SingleBar
+  #value = 0
+  #total: number
+  #t0 = Date.now()
+
+  constructor (stream: Writable, total: number, label: string) {
+    this.#total = total
+    const self = this
+    this.#bar = new cliProgress.SingleBar({
+      stream: stream as unknown as NodeJS.WritableStream,
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 5,
+      format (_o, p): string {
+        const secs = Math.max(0.001, (Date.now() - self.#t0) / 1000)
+        const rate = p.value / secs
+        const eta = rate > 0 && p.total > p.value ? Math.round((p.total - p.value) / rate) : 0
+        const width = 24
+        const filled = p.total > 0 ? Math.min(width, Math.round(width * p.value / p.total)) : 0
+        return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${bytesText(p.value)}/${bytesText(p.total)} ${bytesText(rate)}/s ETA ${eta}s`
+      },
+    })
+    this.#bar.start(total, 0)
+  }
+
+  add (bytes: number): void { this.#value += bytes; this.#bar.update(this.#value) }
+  grow (bytes: number): void { this.#total += bytes; this.#bar.setTotal(this.#total) }
+  stop (): void { this.#bar.stop() }
+}
+
+/** One --trace line per RPC call start and end, on stderr. */
+export function traceLine (e: TraceEvent): string {
+  if (e.type === 'call:start') {
+    const c = e.event
+    return `trace → ${c.peer} ${c.program} ${c.procedure} xid=${c.xid}\n`
+  }
+  if (e.type === 'call:end') {
+    const c = e.event
+    const status = c.status === 'ok'
+      ? (c.op_ret !== undefined && c.op_ret < 0 ? `op_ret=${c.op_ret} op_errno=${c.op_errno ?? 0}` : 'ok')
+      : `error ${(c.error as { code?: string } | undefined)?.code ?? String(c.error)}`
+    return `trace ← ${c.peer} ${c.program} ${c.procedure} xid=${c.xid} ${status} ${(c.latencyMs ?? 0).toFixed(2)} ms\n`
+  }
+  if (e.type === 'callback') return `trace ⇠ ${e.event.peer} callback ${e.event.program ?? e.event.prog} ${e.event.procedure ?? e.event.proc} ${e.event.status}\n`
+  return `trace server ${e.event.peer} ${e.event.program ?? e.event.prog} ${e.event.procedure ?? e.event.proc} ${e.event.status}\n`
+}
