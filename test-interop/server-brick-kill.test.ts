@@ -8,19 +8,10 @@ import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fuseSkipReason, sh, waitFor, mount, umount, startChildCluster } from './server-fuse-helpers.js'
+import { fuseSkipReason, sh, waitFor, mount, umount, startChildCluster, pickTree } from './server-fuse-helpers.js'
 import type { ChildCluster } from './server-fuse-helpers.js'
 
 t.setTimeout(600_000)
-
-function pickTree (): string {
-  const pnpm = path.resolve('node_modules/.pnpm')
-  if (fs.existsSync(pnpm)) {
-    const es = fs.readdirSync(pnpm).find(d => d.startsWith('es-toolkit@'))
-    if (es !== undefined) return path.join(pnpm, es)
-  }
-  return path.resolve('packages')
-}
 
 function alive (pid: number): boolean {
   try { process.kill(pid, 0); return true } catch { return false }

@@ -108,3 +108,13 @@ export async function startChildCluster (dir: string, args: string[]): Promise<C
   }
   throw new Error('no usable port')
 }
+
+/** A tree of a few thousand files from this repo's node_modules (or the repo's packages when absent). */
+export function pickTree (): string {
+  const pnpm = path.resolve('node_modules/.pnpm')
+  if (fs.existsSync(pnpm)) {
+    const es = fs.readdirSync(pnpm).find(d => d.startsWith('es-toolkit@'))
+    if (es !== undefined) return path.join(pnpm, es)
+  }
+  return path.resolve('packages')
+}

@@ -9,19 +9,9 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fuseSkipReason, sh, mount, umount, startChildCluster, type ChildCluster } from './server-fuse-helpers.js'
+import { fuseSkipReason, sh, mount, umount, startChildCluster, pickTree, type ChildCluster } from './server-fuse-helpers.js'
 
 type Cluster = ChildCluster
-
-/** A tree of a few thousand files from this repo's node_modules (or the repo's packages when absent). */
-function pickTree (): string {
-  const pnpm = path.resolve('node_modules/.pnpm')
-  if (fs.existsSync(pnpm)) {
-    const es = fs.readdirSync(pnpm).find(d => d.startsWith('es-toolkit@'))
-    if (es !== undefined) return path.join(pnpm, es)
-  }
-  return path.resolve('packages')
-}
 
 const DD_MIB = Number(process.env.GTS_FUSE_DD_MIB ?? 1024)
 
