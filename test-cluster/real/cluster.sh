@@ -228,7 +228,7 @@ spawn_glusterd() {
   in_node 30 "$n" glusterd -f "$d/glusterd.vol" -p "$d/run/glusterd.pid" -l "$d/log/glusterd.log" -L INFO
 }
 await_glusterd() {
-  wait_for 30 "glusterd n$1 to answer" gl "$1" pool list
+  wait_for 90 "glusterd n$1 to answer" gl "$1" pool list
   log "glusterd n$1 up, pid $(glusterd_pid "$1")"
 }
 

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events'
 import type { OnReadOpts, Socket } from 'node:net'
 import { GlusterError, abortError, protocolError } from './errors.js'
 import { RecordDecoder } from './record.js'
-import { MsgType, decodeMessage, encodeCallRecord, replyError } from './message.js'
+import type { RecordPlacement } from './record.js'
+import { AcceptStat, MsgType, ReplyStat, decodeMessage, encodeCallRecord, replyError } from './message.js'
 import type { CallMessage, OpaqueAuth, ReplyMessage } from './message.js'
 import { encodeCredential } from './auth.js'
 import type { CredentialLike } from './auth.js'
@@ -51,6 +52,16 @@ export interface CallOptions {
   timeoutMs?: number
   /** Credential for this call, overriding the client default. */
   cred?: CredentialLike
+  /**
+   * For a procedure whose reply ends in raw bytes (READ's data): a buffer the kernel may read
+   * those bytes straight into, so the decoded field is a subarray of `into` (no allocation, no
+   * copy). It is only a wish: a reply too small to be read in place, one longer than `into`, or
+   * one on a socket not opened by RpcClient.connect is decoded as usual (compare
+   * `data.buffer === into.buffer` and copy). Nothing is written into `into` once the call has
+   * settled, whatever the outcome: a call that times out or is aborted while its reply is being
+   * read has the rest of that reply thrown away.
+   */
+  into?: Buffer
 }
 
 /** What a callback handler learns about a server-initiated CALL. */
@@ -98,6 +109,7 @@ interface Pending {
   onAbort: (() => void) | undefined
   trace: RpcCallEvent | undefined
   t0: number
+  into: Buffer | undefined
 }
 
 interface Registered {
@@ -136,6 +148,8 @@ export class RpcClient extends EventEmitter {
   #idleWaiters: Array<() => void> = []
   #socketClosed: Promise<void>
   #closing: Promise<void> | undefined
+  /** The call whose reply is being read into its `into` buffer right now. */
+  #placing: Pending | undefined
   readonly #stats: RpcClientStats = { calls: 0, replies: 0, unknownXidReplies: 0, callbacks: 0, unhandledCallbacks: 0, callbackErrors: 0 }
 
   /**
@@ -146,7 +160,7 @@ export class RpcClient extends EventEmitter {
   static async connect (address: string, opts: RpcConnectOptions = {}): Promise<RpcClient> {
     const c: ConnectOptions = { ...opts }
     c.timeoutMs = opts.connectTimeoutMs
-    const reader = new DirectReader(new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes }))
+    const reader = new DirectReader(opts.maxRecordBytes)
     c.onread = reader.onread
     const socket = await connect(address, c)
     directReaders.set(socket, reader)
@@ -170,7 +184,7 @@ export class RpcClient extends EventEmitter {
     const first = opts.firstXid ?? 2
     this.#lastXid = (first - 1) >>> 0
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
-    if (reader !== undefined) reader.attach(this.#onRead, this.#onRecord, this.#onDecodeError)
+    if (reader !== undefined) reader.attach(this.#onRead, this.#onRecord, this.#onDecodeError, this.#place)
     else socket.on('data', this.#onData)
     socket.on('error', this.#onSocketError)
     socket.on('close', this.#onSocketClose)
@@ -247,6 +261,7 @@ export class RpcClient extends EventEmitter {
         onAbort: undefined,
         trace: undefined,
         t0: 0,
+        into: opts.into,
       }
       if (tracing) {
         p.t0 = now()
@@ -372,6 +387,14 @@ export class RpcClient extends EventEmitter {
 
   #settle (p: Pending, err: unknown, result?: unknown): void {
     if (p.onAbort !== undefined) p.signal?.removeEventListener('abort', p.onAbort)
+    if (this.#placing === p) {
+      // settled before its reply was read in full: stop writing into the caller's buffer. The
+      // socket already holds a view of it for its next read (net asks for the next buffer right
+      // after each read), so lend it the decoder's throw-away buffer instead.
+      this.#placing = undefined
+      this.#decoder.unplace()
+      if (this.#decoder.error === undefined) userBufferHandle(this.socket)?.useUserBuffer(this.#decoder.readBuffer())
+    }
     const ev = p.trace
     if (ev !== undefined) {
       ev.latencyMs = now() - p.t0
@@ -452,8 +475,9 @@ export class RpcClient extends EventEmitter {
       { peer: this.peer, program: p.proc.program.name, procedure: p.proc.name, xid: p.xid, syscall: p.proc.name }, { cause }), lost)
   }
 
-  readonly #onRecord = (record: Buffer): void => {
-    const { msg, body } = decodeMessage(record)
+  readonly #onRecord = (record: Buffer, tail?: Buffer): void => {
+    if (tail !== undefined) this.#placing = undefined
+    const { msg, body } = decodeMessage(record, tail)
     if (msg.mtype === MsgType.REPLY) this.#onReply(msg, body)
     else this.#onCallback(msg, body)
   }
@@ -482,6 +506,30 @@ export class RpcClient extends EventEmitter {
       return
     }
     this.#settle(p, undefined, result)
+  }
+
+  /**
+   * The decoder's place() hook: a large record is starting. If it is the reply of a call that
+   * brought an `into` buffer, decode its header from the bytes read so far to find where the
+   * raw tail starts, and have the rest read into `into`.
+   */
+  readonly #place = (head: Buffer, total: number): RecordPlacement | undefined => {
+    if (this.#state === 'closed' || userBufferHandle(this.socket) === undefined) return undefined
+    const p = this.#pending.get(head.readUInt32BE(0))
+    const into = p?.into
+    if (p === undefined || into === undefined) return undefined
+    let headBytes: number
+    try {
+      const { msg, body } = decodeMessage(head)
+      if (msg.mtype !== MsgType.REPLY || msg.reply_stat !== ReplyStat.MSG_ACCEPTED || msg.accept_stat !== AcceptStat.SUCCESS) return undefined
+      p.proc.res.decode(body)
+      headBytes = body.restAt
+    } catch {
+      return undefined // the header is not all here yet, or is bad: the usual path reports it
+    }
+    if (headBytes < 1 || total - headBytes > into.length) return undefined
+    this.#placing = p
+    return { headBytes, into }
   }
 
   #onCallback (msg: CallMessage, body: XdrReader): void {
@@ -551,6 +599,16 @@ export class RpcClient extends EventEmitter {
 
 function progKey (prog: number, vers: number): string { return `${prog}/${vers}` }
 
+/**
+ * The socket's native handle, when it can be told to read into another buffer (what net itself
+ * calls for `onread`; Node 20-24). Reading replies into callers' buffers depends on it: a call
+ * that settles while its reply is half read must take its buffer back from the socket.
+ */
+function userBufferHandle (socket: Socket): { useUserBuffer: (buf: Uint8Array) => void } | undefined {
+  const h = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle
+  return h != null && typeof h.useUserBuffer === 'function' ? h as { useUserBuffer: (buf: Uint8Array) => void } : undefined
+}
+
 /** Sockets RpcClient.connect opened with `onread`, until the RpcClient wrapping them takes over. */
 const directReaders = new WeakMap<Socket, DirectReader>()
 /** Where reads go once the decoder is dead: the socket is being destroyed, nobody looks. */
@@ -564,11 +622,13 @@ let discard: Buffer | undefined
 class DirectReader {
   readonly decoder: RecordDecoder
   #onRead: ((n: number) => void) | undefined
+  #place: ((head: Buffer, total: number) => RecordPlacement | undefined) | undefined
   #early: Buffer[] = []
   #earlyError: unknown
   readonly onread: OnReadOpts
 
-  constructor (decoder: RecordDecoder) {
+  constructor (maxRecordBytes: number | undefined) {
+    const decoder = new RecordDecoder({ maxRecordBytes, place: (head, total) => this.#place?.(head, total) })
     this.decoder = decoder
     this.onread = {
       buffer: () => {
@@ -587,8 +647,10 @@ class DirectReader {
     }
   }
 
-  attach (onRead: (n: number) => void, onRecord: (r: Buffer) => void, onError: (err: unknown) => void): void {
+  attach (onRead: (n: number) => void, onRecord: (r: Buffer) => void, onError: (err: unknown) => void,
+    place: (head: Buffer, total: number) => RecordPlacement | undefined): void {
     this.#onRead = onRead
+    this.#place = place
     const early = this.#early
     this.#early = []
     try {

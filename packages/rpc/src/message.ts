@@ -215,8 +215,9 @@ export interface DecodedMessage {
 }
 
 /** Decode one record's header; the body is left for the procedure's codec. */
-export function decodeMessage (record: Buffer): DecodedMessage {
+export function decodeMessage (record: Buffer, tail?: Buffer): DecodedMessage {
   const r = new XdrReader(record)
+  if (tail !== undefined) r.tail = tail
   const msg = decodeMessageHeader(r)
   return { msg, body: r, bodyOffset: r.pos }
 }

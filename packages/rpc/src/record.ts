@@ -43,7 +43,26 @@ export interface RecordDecoderOptions {
   readBufferBytes?: number
   /** Direct reads: see DEFAULT_EAGER_RECORD_BYTES. Default 4 MiB. */
   eagerRecordBytes?: number
+  /**
+   * Direct reads: where a large record's tail goes. Called once when a one-fragment record that
+   * is read in place begins, with the bytes of it read so far (`head`, at least 4) and its
+   * length. Return undefined to read it into a buffer of its own as usual, or `{ headBytes,
+   * into }` to split it: the first `headBytes` (all already in `head`) are kept in a small
+   * buffer of their own and every later byte is read into `into` (which must hold
+   * `total - headBytes`), so the kernel writes them where the caller wants them. The record is
+   * then delivered as `onRecord(headBuffer, tail)` with `tail` a subarray of `into`.
+   */
+  place?: (head: Buffer, total: number) => RecordPlacement | undefined
 }
+
+/** Where place() puts a large record (see RecordDecoderOptions.place). */
+export interface RecordPlacement {
+  headBytes: number
+  into: Buffer
+}
+
+/** A record consumer: `tail` is set only for records split by a place() hook. */
+export type RecordHandler = (record: Buffer, tail?: Buffer) => void
 
 /**
  * Streaming record-marking decoder: bytes in, whole records out. It has no I/O.
@@ -66,7 +85,8 @@ export interface RecordDecoderOptions {
  * read, and hands the socket the rest of that buffer: the kernel writes a READ payload straight
  * into the Buffer the caller receives, with no reassembly copy. Multi-fragment records (which
  * GlusterFS does not send) are collected as subarrays and concatenated once. A decoder is used
- * with push() or with readBuffer()/commit(), never both.
+ * with push() or with readBuffer()/commit(), never both. With a place() hook (see
+ * RecordDecoderOptions), a large record's tail is read into a buffer the caller chose.
  */
 export class RecordDecoder {
   readonly maxRecordBytes: number
@@ -99,6 +119,11 @@ export class RecordDecoder {
   #recHave = 0
   /** The last read completed a large record: keep the next read short. */
   #afterLarge = false
+  /** A split record (place()): its first bytes; #rec is then the caller's buffer for the rest. */
+  #recHead: Buffer | undefined
+  readonly #place: ((head: Buffer, total: number) => RecordPlacement | undefined) | undefined
+  /** Bytes of an abandoned split record still to be read and thrown away (unplace()). */
+  #skipLeft = 0
   /** The buffer readBuffer() last returned (commit() checks against its length). */
   #lent = 0
 
@@ -112,10 +137,28 @@ export class RecordDecoder {
     const eager = opts.eagerRecordBytes ?? DEFAULT_EAGER_RECORD_BYTES
     if (!Number.isInteger(eager) || eager < 1) throw new RangeError(`eagerRecordBytes must be a positive integer, got ${eager}`)
     this.#eagerRecordBytes = eager
+    this.#place = opts.place
+  }
+
+  /** True while a record split by place() is being read into the caller's buffer. */
+  get placing (): boolean { return this.#recHead !== undefined }
+
+  /**
+   * Stop writing into the buffer place() chose: the rest of the record being read into it is
+   * read and thrown away, and it is not delivered. For a caller that no longer wants the reply
+   * (its call timed out or was aborted) and may reuse the buffer at once. No-op when not placing.
+   */
+  unplace (): void {
+    if (this.#recHead === undefined) return
+    this.#skipLeft = this.#recTotal - this.#recHave
+    this.#recHead = undefined
+    this.#rec = undefined
+    this.#recHave = this.#recTotal = 0
+    if (this.#skipLeft === 0) this.#afterLarge = true
   }
 
   /** Bytes of an incomplete record (and fragment header) held so far. */
-  get bufferedBytes (): number { return this.#recordBytes + this.#hdrHave + (this.#end - this.#start) + this.#recHave }
+  get bufferedBytes (): number { return this.#recordBytes + this.#hdrHave + (this.#end - this.#start) + this.#recHave + this.#skipLeft }
 
   /** True when the decoder stands between two records (no partial header or record). */
   get idle (): boolean { return !this.#inFragment && this.bufferedBytes === 0 && this.#fragLeft === 0 }
@@ -189,8 +232,14 @@ export class RecordDecoder {
     this.#mode = 'direct'
     let view: Buffer
     const rec = this.#rec
-    if (rec !== undefined) {
-      if (this.#recHave === rec.length) {
+    if (this.#skipLeft > 0) {
+      const junk = (discardBuffer ??= Buffer.allocUnsafeSlow(DEFAULT_READ_BUFFER_BYTES))
+      view = junk.subarray(0, Math.min(junk.length, this.#skipLeft))
+    } else if (rec !== undefined) {
+      if (this.#recHead !== undefined) {
+        // never past the record: the caller's buffer may be longer than the reply
+        view = rec.subarray(this.#recHave, this.#recTotal)
+      } else if (this.#recHave === rec.length) {
         // a record above eagerRecordBytes: its buffer grows as its bytes arrive
         const grown = Buffer.allocUnsafeSlow(Math.min(this.#recTotal, rec.length * 2))
         rec.copy(grown, 0, 0, this.#recHave)
@@ -230,19 +279,27 @@ export class RecordDecoder {
    * Calls `onRecord` for each record completed, in order; throws (and the decoder is dead) on a
    * framing error, as push() does.
    */
-  commit (n: number, onRecord: (record: Buffer) => void): void {
+  commit (n: number, onRecord: RecordHandler): void {
     if (this.#error !== undefined) throw this.#error
     if (this.#mode !== 'direct') throw new Error('RecordDecoder: commit() before readBuffer()')
     if (!Number.isInteger(n) || n < 0 || n > this.#lent) throw new RangeError(`commit: ${n} bytes read into a buffer of ${this.#lent}`)
     this.#lent = 0
+    if (this.#skipLeft > 0) {
+      this.#skipLeft -= n
+      if (this.#skipLeft === 0) this.#afterLarge = true
+      return
+    }
     const rec = this.#rec
     if (rec !== undefined) {
       this.#recHave += n
       if (this.#recHave === this.#recTotal) {
-        this.#rec = undefined
+        const head = this.#recHead
+        const total = this.#recTotal
+        this.#rec = this.#recHead = undefined
         this.#recHave = this.#recTotal = 0
         this.#afterLarge = true
-        this.#deliver(rec, onRecord)
+        if (head !== undefined) this.#deliver(head, onRecord, rec.subarray(0, total))
+        else this.#deliver(rec, onRecord)
       }
       return
     }
@@ -251,7 +308,7 @@ export class RecordDecoder {
     this.#parseScratch(onRecord)
   }
 
-  #parseScratch (onRecord: (record: Buffer) => void): void {
+  #parseScratch (onRecord: RecordHandler): void {
     const s = this.#scratch!
     for (;;) {
       if (this.#fragLeft > 0) {
@@ -293,6 +350,10 @@ export class RecordDecoder {
       // (or while it is small: readBuffer() moves it to a fresh one), else give it its own buffer
       if (s.length - at >= n || n <= this.#readBufferBytes >> 2) return
       const have = this.#end - at
+      if (this.#place !== undefined && this.#placeRecord(s.subarray(at, this.#end), n)) {
+        this.#start = this.#end
+        return
+      }
       const rec = Buffer.allocUnsafeSlow(Math.min(n, Math.max(this.#eagerRecordBytes, 2 * have)))
       s.copy(rec, 0, at, this.#end)
       this.#rec = rec
@@ -303,9 +364,29 @@ export class RecordDecoder {
     }
   }
 
-  #deliver (record: Buffer, onRecord: (record: Buffer) => void): void {
+  /** Ask place() where a large record goes; true when it took it (#rec is the caller's buffer). */
+  #placeRecord (head: Buffer, total: number): boolean {
+    let p: RecordPlacement | undefined
     try {
-      onRecord(record)
+      p = this.#place!(head, total)
+    } catch {
+      return false
+    }
+    if (p === undefined) return false
+    const { headBytes, into } = p
+    if (!Number.isInteger(headBytes) || headBytes < 1 || headBytes > head.length || into.length < total - headBytes) return false
+    this.#recHead = Buffer.from(head.subarray(0, headBytes))
+    const have = head.copy(into, 0, headBytes)
+    this.#rec = into
+    this.#recHave = have
+    this.#recTotal = total - headBytes
+    return true
+  }
+
+  #deliver (record: Buffer, onRecord: RecordHandler, tail?: Buffer): void {
+    try {
+      if (tail !== undefined) onRecord(record, tail)
+      else onRecord(record)
     } catch (err) {
       // the rest of this chunk is lost: the stream can't be resumed in step
       this.#error = err instanceof GlusterError ? err : protocolError('record consumer failed', {}, { cause: err })
@@ -338,11 +419,14 @@ export class RecordDecoder {
     this.#pieces = []
     this.#recordBytes = 0
     this.#scratch = undefined
-    this.#rec = undefined
-    this.#start = this.#end = this.#recHave = this.#recTotal = 0
+    this.#rec = this.#recHead = undefined
+    this.#start = this.#end = this.#recHave = this.#recTotal = this.#skipLeft = 0
     throw err
   }
 }
+
+/** Where abandoned bytes are read (unplace()); nobody reads it. */
+let discardBuffer: Buffer | undefined
 
 /** The record-marking word of a one-fragment record of `n` bytes. */
 export function recordMark (n: number): number {

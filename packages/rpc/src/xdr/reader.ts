@@ -17,6 +17,13 @@ export class XdrReader {
   #view: DataView | undefined
   pos: number
   readonly end: number
+  /**
+   * The raw bytes that follow `buf` when a record was split (RecordDecoder's place()): rest()
+   * returns them, read in place into a caller's buffer, instead of the end of `buf`.
+   */
+  tail: Buffer | undefined
+  /** Where rest() was called (the offset of the raw bytes in `buf`), or -1. */
+  restAt = -1
 
   constructor (buf: Buffer, start = 0, end = buf.length) {
     this.buf = buf
@@ -90,10 +97,16 @@ export class XdrReader {
     return b.toString('utf8')
   }
 
-  /** Everything up to `end`, as a subarray (raw READ/WRITE payloads). */
+  /** Everything up to `end`, as a subarray (raw READ/WRITE payloads), or the split-off tail. */
   rest (): Buffer {
     const p = this.pos
+    this.restAt = p
     this.pos = this.end
+    const t = this.tail
+    if (t !== undefined) {
+      if (p !== this.end) throw protocolError(`XDR: ${this.end - p} bytes between a split record's header and its tail at offset ${p}`)
+      return t
+    }
     return this.buf.subarray(p, this.end)
   }
 

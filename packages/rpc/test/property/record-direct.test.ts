@@ -76,3 +76,63 @@ t.test('random bytes: records or a GlusterError, bounded buffers, never a hang',
     }), { numRuns: 1000 })
   t.pass()
 })
+
+t.test('place(): split records arrive as head + tail in the caller\'s buffer, nothing written past them; unplace() drops one cleanly', async t => {
+  const stats = { placed: 0, dropped: 0 }
+  fc.assert(fc.property(
+    fc.array(fc.tuple(record, fc.integer({ min: 1, max: 64 }), fc.boolean(), fc.integer({ min: 0, max: 40 })), { minLength: 1, maxLength: 8 }),
+    fc.array(fc.integer({ min: 0, max: 9000 }), { maxLength: 10 }),
+    fc.integer({ min: 64, max: 20_000 }),
+    (recs, reads, readBufferBytes) => {
+      const stream = Buffer.concat(recs.map(([r]) => encode(r, [])))
+      // each record gets its own caller buffer with slack filled with a sentinel
+      const intos = recs.map(([r, , , slack]) => Buffer.alloc(r.length + slack, 0xee))
+      let next = 0 // records delivered or abandoned so far = the index of the one being read
+      const placedAt = new Map<number, number>() // record index → headBytes
+      const abandon = new Set<number>()
+      const dec = new RecordDecoder({
+        readBufferBytes,
+        place: (head, total) => {
+          const i = next
+          if (recs[i]![0].length !== total) throw new Error(`place() for record ${i}: total ${total}`)
+          const [, want, drop] = recs[i]!
+          const headBytes = Math.min(want, head.length)
+          if (headBytes < 1) return undefined
+          placedAt.set(i, headBytes)
+          if (drop) abandon.add(i)
+          stats.placed++
+          return { headBytes, into: intos[i]! }
+        },
+      })
+      const got: Array<{ record: Buffer, tail?: Buffer }> = []
+      let pos = 0
+      let k = 0
+      while (pos < stream.length) {
+        const buf = dec.readBuffer()
+        const want = reads.length === 0 ? 0 : reads[k++ % reads.length]!
+        const n = Math.min(buf.length, stream.length - pos, want === 0 ? Infinity : want)
+        stream.copy(buf, 0, pos, pos + n)
+        pos += n
+        dec.commit(n, (record, tail) => { got.push(tail === undefined ? { record } : { record, tail }); next++ })
+        // abandon a placed record as soon as it is being read
+        if (dec.placing && abandon.has(next)) { abandon.delete(next); dec.unplace(); intos[next]!.fill(0xee); next++; stats.dropped++ }
+      }
+      if (!dec.idle) return false
+      // every record not abandoned arrives, in order, whole
+      const expected = recs.map(([r], i) => ({ r, i })).filter(({ i }) => !(placedAt.has(i) && recs[i]![2]))
+      if (got.length !== expected.length) return false
+      return got.every((g, j) => {
+        const { r, i } = expected[j]!
+        const whole = g.tail === undefined ? g.record : Buffer.concat([g.record, g.tail])
+        if (!whole.equals(r)) return false
+        const into = intos[i]!
+        if (g.tail !== undefined) {
+          if (g.tail.buffer !== into.buffer || g.tail.byteOffset !== into.byteOffset) return false
+          // nothing past the record's end in the caller's buffer
+          if (!into.subarray(g.tail.length).every(b => b === 0xee)) return false
+        }
+        return true
+      }) && intos.every((into, i) => !(placedAt.has(i) && recs[i]![2]) || into.every(b => b === 0xee))
+    }), { numRuns: 300 })
+  t.ok(stats.placed > 100 && stats.dropped > 20, `records placed ${stats.placed}, abandoned ${stats.dropped}`)
+})
