@@ -258,9 +258,10 @@ export class Brick {
   }
 
   /**
-   * Run the data operations of one file (WRITE, TRUNCATE, FALLOCATE …) one at a time, in arrival
-   * order: their pre/post stats are then consistent and their replies leave in order, so the
-   * client's caches (md-cache, write-behind) never keep the size of an earlier write.
+   * Run the data operations of one file (WRITE, TRUNCATE, a SETATTR of the size, FALLOCATE …) one
+   * at a time, in arrival order: their pre/post stats are then consistent and their replies leave
+   * in order, so the client's caches (md-cache, write-behind) never keep the size of an earlier
+   * write; and an append's end of file (fstat) and its write are one step, as O_APPEND is.
    */
   #dataSerial<T> (gfid: Buffer, fn: () => Promise<T>): Promise<T> {
     const key = gfid.toString('hex')
@@ -270,6 +271,11 @@ export class Brick {
     this.#dataChains.set(key, tail)
     void tail.then(() => { if (this.#dataChains.get(key) === tail) this.#dataChains.delete(key) })
     return run
+  }
+
+  /** A SETATTR that changes the size is a data operation (`#dataSerial`); other ones run at once. */
+  #sizeSerial<T> (gfid: Buffer, valid: number, fn: () => Promise<T>): Promise<T> {
+    return (valid & GfSetattrValid.SIZE) !== 0 ? this.#dataSerial(gfid, fn) : fn()
   }
 
   /** Run entry operations one at a time, so that a name and its store record change together. */
@@ -580,9 +586,8 @@ export class Brick {
         try {
           const pre = await fd.fh.stat({ bigint: true })
           if (!this.opts.arbiter) {
-            const append = (fd.flags & GfOpenFlags.APPEND) !== 0
             let n = 0
-            let pos = append ? Number(pre.size) : Number(a.offset)
+            let pos = writePosition(fd.flags, a.offset, pre.size)
             while (n < a.data.length) {
               const r = await fd.fh.write(a.data, n, a.data.length - n, pos)
               n += r.bytesWritten
@@ -785,11 +790,11 @@ export class Brick {
         }
       })),
 
-      SETATTR: fop(async a => {
+      SETATTR: fop(async a => this.#sizeSerial(a.gfid, a.valid, async () => {
         const { key, p, st } = await this.#inode(a.gfid)
         await setattr(p, st, a.stbuf, a.valid, undefined, this.opts.arbiter)
         return { ...ok, prestat: toIatt(key, st), poststat: await this.#iattOf(key) }
-      }),
+      })),
 
       FSETATTR: fop(async (a, ctx, cs) => {
         if (a.fd !== GF_ANON_FD && cs.fds.get(a.fd)?.kind === 'dir') {
@@ -800,12 +805,14 @@ export class Brick {
           await setattr(p, st, a.stbuf, a.valid, undefined, this.opts.arbiter)
           return { ...ok, prestat: toIatt(key, st), poststat: await this.#iattOf(key) }
         }
-        const { fd, done } = await this.#fd(ctx, a.fd, a.gfid)
-        try {
-          const st = await fd.fh.stat({ bigint: true })
-          await setattr(undefined, st, a.stbuf, a.valid, fd.fh, this.opts.arbiter)
-          return { ...ok, prestat: toIatt(fd.key, st), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
-        } finally { await done() }
+        return this.#sizeSerial(a.gfid, a.valid, async () => {
+          const { fd, done } = await this.#fd(ctx, a.fd, a.gfid)
+          try {
+            const st = await fd.fh.stat({ bigint: true })
+            await setattr(undefined, st, a.stbuf, a.valid, fd.fh, this.opts.arbiter)
+            return { ...ok, prestat: toIatt(fd.key, st), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+          } finally { await done() }
+        })
       }),
 
       TRUNCATE: fop(async (a, ctx) => this.#dataSerial(a.gfid, async () => {
@@ -1146,16 +1153,33 @@ export class Brick {
   }
 }
 
-/** GF_O_* (= Linux) open flags to what we pass to open(2): never create here, never follow a symlink. */
+/**
+ * GF_O_* (= Linux) open flags to what we pass to open(2): never create here, never follow a
+ * symlink, and no O_APPEND: with it Linux's pwrite ignores the position, and WRITE places an
+ * append itself (`writePosition`).
+ */
 function openFlags (flags: number, arbiter: boolean): number {
   const c = fs.constants
   let acc = flags & GfOpenFlags.ACCMODE
   if (arbiter && acc === c.O_RDONLY) acc = c.O_RDONLY
   let out = acc | c.O_NOFOLLOW
   if ((flags & GfOpenFlags.TRUNC) !== 0 && !arbiter) out |= c.O_TRUNC
-  if ((flags & GfOpenFlags.APPEND) !== 0) out |= c.O_APPEND
   if ((flags & GfOpenFlags.SYNC) !== 0) out |= c.O_SYNC
   return out
+}
+
+/**
+ * Where a WRITE goes: at its offset, or on an O_APPEND fd at the end of the file, but never below
+ * the offset the client sent. The FUSE client's kernel sends an append at the size it knows, one
+ * WRITE per page, and its write-behind may send those before the pages of an earlier write on
+ * another fd that they do not overlap (docs/server.md "Appends ahead of earlier writes"): at the
+ * brick's end of file then, an append would land inside that earlier write and be overwritten by
+ * it. An end of file above the offset (another client appended, or the kernel had a stale size)
+ * is where the append goes, as with O_APPEND.
+ */
+function writePosition (gfFlags: number, offset: bigint, size: bigint): number {
+  if ((gfFlags & GfOpenFlags.APPEND) === 0) return Number(offset)
+  return Number(offset > size ? offset : size)
 }
 
 function combine (cur: Buffer, req: Buffer, width: 4, f: (a: number, b: number) => number): Buffer {

@@ -5,44 +5,20 @@
 // with `gfid-req`; and the utime xlator's operation time in the v3 credential.
 import t from 'tap'
 import {
-  RpcClient, FopProgram, portByBrick, setVolume, glusterfsV3Cred, gfxDict, gfxUuid, gfxBin, gfxStr, gfxInt,
+  RpcClient, FopProgram, glusterfsV3Cred, gfxDict, gfxUuid, gfxBin, gfxStr, gfxInt,
   ROOT_GFID, GfLkCmd, GfLkType, GfEntrylkCmd, GfEntrylkType, GfXattropFlags,
 } from '@gluster-ts/rpc'
 import type { GfxDict, GfxIattx } from '@gluster-ts/rpc'
-import { startCluster, newGfid } from '@gluster-ts/server'
-import type { Cluster } from '@gluster-ts/server'
+import { newGfid } from '@gluster-ts/server'
+import { cluster, attach, createFile } from './brick-client.js'
 
 const NULL16 = Buffer.alloc(16)
 const DOMAIN = 'vol1-replicate-0'
 const METADATA_START = 9223372036854775806n
 const owner = (n: number): Buffer => Buffer.from(`0000000${n}deadbeef`.slice(-16), 'hex')
 
-async function cluster (t: import('tap').Test, replica = 1): Promise<Cluster> {
-  const c = await startCluster({ dir: t.testdir(), replica, port: 0 })
-  t.teardown(() => c.close())
-  return c
-}
-
-/** A client attached (SETVOLUME) to brick `i`. */
-async function attach (t: import('tap').Test, c: Cluster, i = 0): Promise<RpcClient> {
-  const mgmt = await RpcClient.connect(c.volfileServer, { cred: glusterfsV3Cred({ pid: 1 }) })
-  const port = await portByBrick(mgmt, c.volume.bricks[i]!.path)
-  mgmt.destroy()
-  const client = await RpcClient.connect(`127.0.0.1:${port}`, { cred: glusterfsV3Cred({ pid: 4242 }) })
-  t.teardown(() => { client.destroy() })
-  await setVolume(client, { remoteSubvolume: c.volume.bricks[i]!.path, volfileKey: c.volume.name, clientName: `${c.volume.name}-client-${i}` })
-  return client
-}
-
 const cred = (lk: Buffer, extra: { flags?: number, ctime_sec?: bigint, ctime_nsec?: number } = {}): ReturnType<typeof glusterfsV3Cred> =>
   glusterfsV3Cred({ pid: 7, lk_owner: lk, ...extra })
-
-async function createFile (b: RpcClient, name: string, parent = ROOT_GFID): Promise<{ gfid: Buffer, fd: bigint }> {
-  const gfid = newGfid()
-  const r = await b.call(FopProgram.procs.CREATE, { pargfid: parent, flags: 0o2 | 0o100, mode: 0o100644, umask: 0, bname: name, xdata: gfxDict({ 'gfid-req': gfxUuid(gfid) }) })
-  if (r.op_ret !== 0) throw new Error(`CREATE ${name}: errno ${r.op_errno}`)
-  return { gfid, fd: r.fd }
-}
 
 t.test('INODELK/FINODELK in the AFR domain: data and metadata ranges, owners from the credential, blocking, domains apart', async t => {
   const c = await cluster(t)
