@@ -1,7 +1,8 @@
 // Reading from the REAL GlusterFS 10 cluster (test-cluster/real): our Volume against the FUSE
 // client on the same volume, in one run (style.md §8; anchors: perf-anchors.md §2).
 //
-//   (a) 1 GiB file: Volume.createReadStream piped into a null sink vs `dd bs=1M` from the FUSE
+//   (a) 1 GiB file: Volume.createReadStream piped into a null sink, and Volume.pipeTo (READs into
+//       a ring of reused buffers) into the same sink, vs `dd bs=1M` from the FUSE
 //       mount, every run cold: `sync; echo 3 > /proc/sys/vm/drop_caches` before each run drops the
 //       FUSE client's page cache AND the bricks' (perf-anchors §2 "everything cold"). Where
 //       drop_caches is not writable, the FUSE volume is remounted instead (client cold, bricks warm)
@@ -114,7 +115,7 @@ const STREAM_CHILD = `
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Volume } from './volume/index.js'
-const { servers, volume, path, opts } = JSON.parse(process.argv[2])
+const { servers, volume, path, opts, mode } = JSON.parse(process.argv[2])
 class NullSink extends Writable {
   bytes = 0
   _write (chunk, _enc, cb) { this.bytes += chunk.length; cb() }
@@ -126,7 +127,8 @@ let peak = start
 const timer = setInterval(() => { const r = process.memoryUsage.rss(); if (r > peak) peak = r }, 20)
 const sink = new NullSink()
 const t0 = performance.now()
-await pipeline(vol.createReadStream(path), sink)
+if (mode === 'pipe') await vol.pipeTo(path, sink)
+else await pipeline(vol.createReadStream(path), sink)
 const s = (performance.now() - t0) / 1000
 clearInterval(timer)
 peak = Math.max(peak, process.memoryUsage.rss())
@@ -140,9 +142,9 @@ async function ddFuse (file: string): Promise<number> {
   return BIG / MB / ((performance.now() - t0) / 1000)
 }
 
-async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
+async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream'): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
   jsDir ??= compileLibrary()
-  const arg = JSON.stringify({ servers, volume: 'vol1', path: `/${DIR}/1g.bin`, opts })
+  const arg = JSON.stringify({ servers, volume: 'vol1', path: `/${DIR}/1g.bin`, opts, mode })
   const { stdout } = await sh(process.execPath, [join(jsDir, 'stream.js'), arg], 600_000)
   const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mbs: number, startMiB: number, peakMiB: number, bytes: number }
   if (r.bytes !== BIG) throw new Error(`stream gave ${r.bytes} bytes, want ${BIG}`)
@@ -199,12 +201,17 @@ async function main (): Promise<void> {
   // (a) 1 GiB
   const dd: number[] = []
   const ours: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
+  const piped: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
   for (let r = 0; r < ROUNDS; r++) {
     await cold('vol1')
     dd.push(await ddFuse(big))
     await cold('vol1')
     ours.push(await oursStream()) // the defaults: 1 MiB READs, 4 in flight
-    console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, ours ${fmtNum(ours.at(-1)!.mbs)} MB/s (RSS ${ours.at(-1)!.startMiB.toFixed(0)} → peak ${ours.at(-1)!.peakMiB.toFixed(0)} MiB)`)
+    await cold('vol1')
+    piped.push(await oursStream({}, 'pipe'))
+    const o = ours.at(-1)!
+    const p = piped.at(-1)!
+    console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, createReadStream ${fmtNum(o.mbs)} MB/s (RSS ${o.startMiB.toFixed(0)} → peak ${o.peakMiB.toFixed(0)} MiB), pipeTo ${fmtNum(p.mbs)} MB/s (RSS ${p.startMiB.toFixed(0)} → peak ${p.peakMiB.toFixed(0)} MiB)`)
   }
   mnt = cluster.info.mounts.vol1 ?? mnt
   const sweep: Array<{ chunk: number, window: number, mbs: number, runs: number[], peakMiB: number }> = []
@@ -235,6 +242,8 @@ async function main (): Promise<void> {
   const ddM = median(dd)
   const oursM = median(ours.map(o => o.mbs))
   const peak = Math.max(...ours.map(o => o.peakMiB))
+  const pipedM = median(piped.map(o => o.mbs))
+  const pipedPeak = Math.max(...piped.map(o => o.peakMiB))
   const startRss = Math.min(...ours.map(o => o.startMiB))
   const sF = median(smallFuse)
   const sO = median(smallOurs)
@@ -242,6 +251,7 @@ async function main (): Promise<void> {
   const rows: Row[] = [
     { name: '1 GiB: dd bs=1M, FUSE mount (baseline)', result: `${fmtNum(ddM)} MB/s`, runs: dd.map(fmtNum).join(', '), '× vs baseline': fmtRatio(1), 'peak RSS': '' },
     { name: '1 GiB: Volume.createReadStream (defaults: 1 MiB × 4)', result: `${fmtNum(oursM)} MB/s`, runs: ours.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': fmtRatio(oursM / ddM), 'peak RSS': `${peak.toFixed(0)} MiB` },
+    { name: '1 GiB: Volume.pipeTo (ring of reused buffers, 1 MiB × 4)', result: `${fmtNum(pipedM)} MB/s`, runs: piped.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': fmtRatio(pipedM / ddM), 'peak RSS': `${pipedPeak.toFixed(0)} MiB` },
     ...sweep.map(s => ({ name: `1 GiB: Volume.createReadStream ${s.chunk / 1024} KiB × ${s.window}`, result: `${fmtNum(s.mbs)} MB/s`, runs: s.runs.map(fmtNum).join(', '), '× vs baseline': fmtRatio(s.mbs / ddM), 'peak RSS': `${s.peakMiB.toFixed(0)} MiB` })),
     { name: '1000 × 4 KiB: fs.readFile on FUSE, fresh mount (baseline)', result: `${sF.toFixed(3)} ms/file`, runs: smallFuse.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(1), 'peak RSS': '' },
     { name: '1000 × 4 KiB: Volume.readFile, fresh Volume', result: `${sO.toFixed(3)} ms/file`, runs: smallOurs.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(sF / sO), 'peak RSS': '' },

@@ -178,7 +178,7 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
     .option('port', { type: 'number', default: 8080, describe: 'port (0: any free port)' })
     .option('workers', { type: 'number', default: 1, describe: 'worker processes' })
-    .option('config', { type: 'string', describe: 'gateway config file (JSON), as packages/http reads it' })
+    .option('config', { type: 'string', describe: 'gateway config file (JSON or YAML), as packages/http reads it' })
     .option('demo', { type: 'boolean', default: false, describe: 'start an embedded cluster with sample files in a temp dir and serve it' })
     .option('dir', { type: 'string', describe: 'with --demo: keep the cluster in this directory' }),
   [['$0 serve --demo', 'try it: an embedded cluster and the gateway, nothing to install'],

@@ -5,7 +5,7 @@ import { posix } from 'node:path'
 import mime from 'mime'
 import Negotiator from 'negotiator'
 import { GlusterError } from '@gluster-ts/rpc'
-import { Volume, type VolumeReadStream } from '@gluster-ts/volume'
+import { Volume, type InvalidateEvent } from '@gluster-ts/volume'
 import {
   resolveMount, type AccessLogEntry, type ErrorContext, type GatewayOptions, type MountOptions, type ResolvedMount,
 } from './options.js'
@@ -24,6 +24,8 @@ export interface MountHealth {
   volume: string
   state: MountState
   error?: string
+  /** true while the cache follows GlusterFS cache-invalidation upcalls (then its TTL is upcallCacheTtlMs) */
+  upcalls: boolean
   bricks: Array<{ name: string, brick: string, state: string }>
 }
 
@@ -53,6 +55,12 @@ export interface Gateway {
  */
 const GATEWAY_VOLUME_DEFAULTS = { readChunkBytes: 256 * 1024, readWindow: 4, hedgeAfterMs: 1000 } as const
 
+/**
+ * After upcalls are found on, the cache is emptied again this much later (the bricks may still be
+ * reconfiguring); after a FETCHSPEC, the bricks' volfiles are read again this much later too.
+ */
+const UPCALL_GRACE_MS = 2000
+
 /** A mount: its options, its volume once connected, its cache. */
 export class Mount {
   readonly o: ResolvedMount
@@ -60,9 +68,13 @@ export class Mount {
   state: MountState = 'connecting'
   lastError: Error | undefined
   readonly cache: EntryCache
+  /** the bricks send cache-invalidation upcalls and the cache follows them */
+  upcalls = false
   readonly #gw: GatewayImpl
   readonly #life = new AbortController()
   #timer: NodeJS.Timeout | undefined
+  #regrace: NodeJS.Timeout | undefined
+  #recheck: NodeJS.Timeout | undefined
   #delay: number
 
   constructor (o: ResolvedMount, gw: GatewayImpl) {
@@ -76,6 +88,8 @@ export class Mount {
     if (this.#life.signal.aborted) return
     try {
       const vol = await Volume.connect({ ...GATEWAY_VOLUME_DEFAULTS, ...this.o.volumeOptions, servers: this.o.servers, volume: this.o.volume, signal: this.#life.signal })
+      if (this.#life.signal.aborted) { await vol.close({ timeoutMs: 1000 }); return }
+      await this.#followUpcalls(vol)
       if (this.#life.signal.aborted) { await vol.close({ timeoutMs: 1000 }); return }
       this.vol = vol
       this.state = 'up'
@@ -94,8 +108,47 @@ export class Mount {
     }
   }
 
+  /**
+   * With upcalls 'auto' and a cache: listen first (nothing is missed), then ask the bricks'
+   * volfiles whether features.cache-invalidation is on; only then trust entries for the long TTL.
+   * Asked again on every FETCHSPEC (`gluster volume set`). A brick that reconnects has lost its
+   * registrations: the cache starts over.
+   */
+  async #followUpcalls (vol: Volume): Promise<void> {
+    if (this.o.upcalls === 'off' || this.o.cacheTtlMs <= 0) return
+    const mount = { mount: this.o.mountpoint }
+    vol.on('invalidate', (e: InvalidateEvent) => {
+      this.#gw.metrics.invalidations.inc(mount)
+      this.cache.invalidate(e)
+    })
+    vol.on('resync', () => { this.cache.clear() })
+    vol.on('fetchspec', () => {
+      if (this.#life.signal.aborted) return
+      void this.#detectUpcalls(vol)
+      // the peers' glusterds commit a `volume set` one after the other: look once more later
+      if (this.#recheck !== undefined) clearTimeout(this.#recheck)
+      this.#recheck = setTimeout(() => { this.#recheck = undefined; void this.#detectUpcalls(vol) }, UPCALL_GRACE_MS)
+      this.#recheck.unref()
+    })
+    await this.#detectUpcalls(vol)
+  }
+
+  async #detectUpcalls (vol: Volume): Promise<void> {
+    const on = await vol.cacheInvalidation({ signal: this.#life.signal, timeoutMs: this.o.volumeOptions?.bootstrapTimeoutMs ?? 5000 }).catch(() => false)
+    if (this.#life.signal.aborted || on === this.upcalls) return
+    this.upcalls = on
+    this.cache.ttlMs = on ? this.o.upcallCacheTtlMs : this.o.cacheTtlMs
+    if (!on) return
+    // entries looked up while the bricks were not watching are not registered for upcalls; the
+    // bricks reconfigure on the same FETCHSPEC as we do, so once more a little later
+    this.cache.clear()
+    if (this.#regrace !== undefined) clearTimeout(this.#regrace)
+    this.#regrace = setTimeout(() => { this.#regrace = undefined; this.cache.clear() }, UPCALL_GRACE_MS)
+    this.#regrace.unref()
+  }
+
   health (): MountHealth {
-    const h: MountHealth = { mountpoint: this.o.mountpoint, volume: this.o.volume, state: this.state, bricks: [] }
+    const h: MountHealth = { mountpoint: this.o.mountpoint, volume: this.o.volume, state: this.state, upcalls: this.upcalls, bricks: [] }
     if (this.lastError !== undefined && this.state !== 'up') h.error = this.lastError.message
     if (this.vol !== undefined) {
       for (const [name, b] of this.vol.bricks) h.bricks.push({ name, brick: b.label, state: b.slow ? 'slow' : b.state })
@@ -106,7 +159,8 @@ export class Mount {
   async close (): Promise<void> {
     this.#life.abort()
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = undefined
+    for (const x of [this.#timer, this.#regrace, this.#recheck]) if (x !== undefined) clearTimeout(x)
+    this.#timer = this.#regrace = this.#recheck = undefined
     this.state = 'closed'
     const v = this.vol
     this.vol = undefined
@@ -351,12 +405,13 @@ class GatewayImpl implements Gateway {
       return { entry: hit.entry!, cached: true }
     }
     this.metrics.cacheMisses.inc({ mount: m.o.mountpoint })
+    const since = m.cache.generation
     try {
       const entry = await ctx.vol.lookup(path, { contentBytes: m.o.smallFileBytes, signal: ctx.signal })
-      m.cache.setEntry(path, entry)
+      m.cache.setEntry(path, entry, since)
       return { entry, cached: false }
     } catch (e) {
-      if (isNotFound(e)) m.cache.setError(path, e)
+      if (isNotFound(e)) m.cache.setError(path, e, since)
       throw e
     }
   }
@@ -473,39 +528,40 @@ class GatewayImpl implements Gateway {
   async #stream (ctx: Ctx, entry: Entry, d: Decision, stopTimer: () => void): Promise<void> {
     const res = ctx.res
     const fh = entry.open()
-    let expected = 0
-    for (const r of d.ranges) expected += r.end - r.start + 1
-    let sent = 0
     try {
       for (let i = 0; i < d.ranges.length; i++) {
         const r = d.ranges[i]!
-        const s: VolumeReadStream = fh.createReadStream({ start: r.start, end: r.end, signal: ctx.signal })
-        try {
-          const it = s[Symbol.asyncIterator]()
-          let n = await it.next()
-          if (!res.headersSent) {
-            stopTimer()
-            res.writeHead(d.status, d.headers)
-          }
-          if (d.multipart !== undefined) await write(ctx, d.multipart.heads[i]!)
-          let got = 0
-          while (n.done !== true) {
-            const chunk = n.value as Buffer
-            got += chunk.length
-            sent += chunk.length
-            await write(ctx, chunk)
-            n = await it.next()
-          }
-          if (got !== r.end - r.start + 1) {
-            throw new GlusterError('EIO', `'${entry.path}' is shorter than when it was looked up (${r.start + got} of ${r.end + 1} bytes)`, { path: entry.path })
-          }
-        } finally {
-          s.destroy()
+        const partHead = d.multipart?.heads[i]
+        let before = ctx.bytes
+        // READs land in a small ring of buffers reused as the socket takes them (memory stays
+        // flat however many clients download); the status line goes out with the first chunk
+        const got = await fh.pipeTo(res, {
+          start: r.start,
+          end: r.end,
+          signal: ctx.signal,
+          onStart: () => {
+            if (!res.headersSent) {
+              stopTimer()
+              res.writeHead(d.status, d.headers)
+            }
+            if (partHead !== undefined) {
+              res.write(partHead)
+              ctx.bytes += partHead.length
+              before += partHead.length
+            }
+          },
+          onProgress: n => { ctx.bytes = before + n },
+        })
+        if (got !== r.end - r.start + 1) {
+          throw new GlusterError('EIO', `'${entry.path}' is shorter than when it was looked up (${r.start + got} of ${r.end + 1} bytes)`, { path: entry.path })
         }
       }
       if (d.multipart !== undefined) await write(ctx, d.multipart.tail)
-      if (sent !== expected) throw new GlusterError('EIO', `short body for '${entry.path}'`, { path: entry.path })
       await new Promise<void>((resolve) => { res.end(resolve) })
+    } catch (err) {
+      // the client went away mid-body: say so as the old stream did
+      if (err instanceof GlusterError && err.code === 'EPIPE') throw new GlusterError('ABORT_ERR', 'client went away', {}, { cause: err })
+      throw err
     } finally {
       await fh.close()
     }

@@ -1,6 +1,6 @@
 export { createGateway, contentTypeOf, type Gateway, type GatewayHealth, type MountHealth, type MountState } from './gateway.js'
 export {
-  parseMountSpec, loadGatewayConfig, gatewayConfigFrom, resolveMount, DEFAULT_HIDDEN,
+  parseMountSpec, loadGatewayConfig, parseGatewayConfig, gatewayConfigFrom, resolveMount, DEFAULT_HIDDEN,
   type GatewayOptions, type GatewayServerOptions, type MountOptions, type WriteOptions, type DotfilePolicy,
   type AccessLogEntry, type ErrorContext, type ResolvedMount,
 } from './options.js'

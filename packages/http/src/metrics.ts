@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly brickConnects: Counter<'brick'>
   readonly cacheHits: Counter<'mount'>
   readonly cacheMisses: Counter<'mount'>
+  readonly invalidations: Counter<'mount'>
   readonly bodyErrors: Counter<'mount'>
   readonly #subs: Array<[string, (m: unknown) => void]> = []
 
@@ -38,6 +39,7 @@ export class GatewayMetrics {
     this.failovers = new Counter({ name: 'gluster_replica_failovers_total', help: 'reads sent to another copy', labelNames: ['from_brick', 'to_brick', 'reason'], registers: r })
     this.cacheHits = new Counter({ name: 'gluster_http_cache_hits_total', help: 'metadata cache hits', labelNames: ['mount'], registers: r })
     this.cacheMisses = new Counter({ name: 'gluster_http_cache_misses_total', help: 'metadata cache misses', labelNames: ['mount'], registers: r })
+    this.invalidations = new Counter({ name: 'gluster_http_cache_invalidations_total', help: 'GlusterFS cache-invalidation upcalls received', labelNames: ['mount'], registers: r })
     this.bodyErrors = new Counter({ name: 'gluster_http_body_errors_total', help: 'responses cut short by a read failure after the status was sent', labelNames: ['mount'], registers: r })
     if (o.defaultMetrics === true) collectDefaultMetrics({ register: this.registry })
     this.#on(CHANNEL_BRICK_DISCONNECT, m => {

@@ -1,5 +1,7 @@
-// Gateway options, the uWSGI glusterfs plugin's mount syntax, and the JSON config file.
+// Gateway options, the uWSGI glusterfs plugin's mount syntax, and the JSON / YAML config file.
 import { readFile } from 'node:fs/promises'
+import { extname } from 'node:path'
+import { parse as parseYaml } from 'yaml'
 import type { VolumeOptions } from '@gluster-ts/volume'
 
 /** What to do with names starting with a dot (other than the GlusterFS internals, always hidden). */
@@ -34,6 +36,18 @@ export interface MountOptions {
   precompressed?: boolean
   /** metadata (and small-file content) cache lifetime, ms (default 1000; 0 disables) */
   cacheTtlMs?: number
+  /**
+   * GlusterFS cache-invalidation upcalls: 'auto' (default) reads the bricks' volfiles at connect
+   * and, when every brick has features.cache-invalidation on, drops cache entries as upcalls
+   * arrive and keeps them for upcallCacheTtlMs instead of cacheTtlMs; 'off' ignores upcalls
+   */
+  upcalls?: 'auto' | 'off'
+  /**
+   * cache lifetime while upcalls are on, ms (default 30000). Keep it below the volume's
+   * features.cache-invalidation-timeout (default 60 s): a brick stops telling a client about an
+   * inode that client has not touched for that long
+   */
+  upcallCacheTtlMs?: number
   /** cache entries kept (default 10000) */
   cacheMaxEntries?: number
   /** files up to this size are read in the LOOKUP reply and cached whole (default 65536) */
@@ -101,6 +115,12 @@ export function resolveMount (m: MountOptions): ResolvedMount {
   }
   const dotfiles = m.dotfiles ?? 'allow'
   if (!['allow', 'ignore', 'deny'].includes(dotfiles)) throw new TypeError(`mount ${mountpoint}: dotfiles must be allow, ignore or deny`)
+  const upcalls = m.upcalls ?? 'auto'
+  if (upcalls !== 'auto' && upcalls !== 'off') throw new TypeError(`mount ${mountpoint}: upcalls must be auto or off`)
+  for (const k of ['cacheTtlMs', 'upcallCacheTtlMs'] as const) {
+    const v = m[k]
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new TypeError(`mount ${mountpoint}: ${k} must be a non-negative integer`)
+  }
   return {
     mountpoint,
     volume: m.volume,
@@ -112,6 +132,8 @@ export function resolveMount (m: MountOptions): ResolvedMount {
     cacheControl: m.cacheControl ?? 'public, max-age=0',
     precompressed: m.precompressed ?? true,
     cacheTtlMs: m.cacheTtlMs ?? 1000,
+    upcalls,
+    upcallCacheTtlMs: m.upcallCacheTtlMs ?? 30_000,
     cacheMaxEntries: m.cacheMaxEntries ?? 10_000,
     smallFileBytes: m.smallFileBytes ?? 65536,
     cacheMaxBytes: m.cacheMaxBytes ?? 64 * 1024 * 1024,
@@ -151,7 +173,8 @@ const BOOL: Record<string, boolean> = { 1: true, true: true, yes: true, on: true
 /**
  * The uWSGI glusterfs plugin's mount syntax, verbatim: `mountpoint=/foo,volume=v2,server=a:0;b:0;c:0`.
  * Our own options may follow in the same form (`listing=1`, `cache-ttl-ms=500`, `dotfiles=deny`,
- * `cache-control=no-cache`, `precompressed=0`, `index=index.html;index.htm`, `write-token=…`).
+ * `cache-control=no-cache`, `precompressed=0`, `index=index.html;index.htm`, `write-token=…`,
+ * `upcalls=off`, `upcall-cache-ttl-ms=60000`).
  * The plugin's `timeout=` (seconds) maps to requestTimeoutMs.
  */
 export function parseMountSpec (spec: string): MountOptions {
@@ -195,12 +218,17 @@ export function parseMountSpec (spec: string): MountOptions {
   }
   const cc = take('cache-control')
   if (cc !== undefined) m.cacheControl = cc
+  const up = take('upcalls')
+  if (up !== undefined) {
+    if (up !== 'auto' && up !== 'off') throw new TypeError(`mount spec upcalls=${up}: expected auto or off`)
+    m.upcalls = up
+  }
   const index = take('index')
   if (index !== undefined) m.index = index.split(';').filter(s => s !== '')
   const hidden = take('hidden')
   if (hidden !== undefined) m.hidden = hidden.split(';').filter(s => s !== '')
-  const ints: Array<[string, 'cacheTtlMs' | 'smallFileBytes' | 'maxRanges' | 'requestTimeoutMs' | 'retryAfterSec' | 'cacheMaxEntries' | 'cacheMaxBytes']> = [
-    ['cache-ttl-ms', 'cacheTtlMs'], ['small-file-bytes', 'smallFileBytes'], ['max-ranges', 'maxRanges'],
+  const ints: Array<[string, 'cacheTtlMs' | 'upcallCacheTtlMs' | 'smallFileBytes' | 'maxRanges' | 'requestTimeoutMs' | 'retryAfterSec' | 'cacheMaxEntries' | 'cacheMaxBytes']> = [
+    ['cache-ttl-ms', 'cacheTtlMs'], ['upcall-cache-ttl-ms', 'upcallCacheTtlMs'], ['small-file-bytes', 'smallFileBytes'], ['max-ranges', 'maxRanges'],
     ['request-timeout-ms', 'requestTimeoutMs'], ['retry-after', 'retryAfterSec'], ['cache-max-entries', 'cacheMaxEntries'],
     ['cache-max-bytes', 'cacheMaxBytes'],
   ]
@@ -230,18 +258,27 @@ function isRecord (x: unknown): x is Record<string, unknown> {
 }
 
 /**
- * A JSON config file: `{ "host", "port", "workers", "mounts": [ MountOptions | "plugin kv-list" ], … }`.
- * Mount entries may be objects (MountOptions) or strings in the plugin's syntax.
+ * A JSON or YAML config file: `{ "host", "port", "workers", "mounts": [ MountOptions | "plugin kv-list" ], … }`.
+ * Mount entries may be objects (MountOptions) or strings in the plugin's syntax. `.yaml` / `.yml`
+ * files are YAML, `.json` files JSON; any other name is JSON when its first character is `{`,
+ * else YAML. Both go through the same validation (gatewayConfigFrom).
  */
 export async function loadGatewayConfig (file: string): Promise<GatewayServerOptions> {
-  const text = await readFile(file, 'utf8')
+  return parseGatewayConfig(await readFile(file, 'utf8'), file)
+}
+
+/** The text of a config file (named `source`, whose extension picks the format) → options. */
+export function parseGatewayConfig (text: string, source = 'config'): GatewayServerOptions {
+  const ext = extname(source).toLowerCase()
+  const yaml = ext === '.yaml' || ext === '.yml' || (ext !== '.json' && !text.trimStart().startsWith('{'))
   let raw: unknown
   try {
-    raw = JSON.parse(text)
+    // YAML 1.2 core schema: duplicate keys and several documents are errors, `on`/`off` stay strings
+    raw = yaml ? parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 }) : JSON.parse(text)
   } catch (e) {
-    throw new TypeError(`${file}: not JSON (${(e as Error).message})`)
+    throw new TypeError(`${source}: not ${yaml ? 'YAML' : 'JSON'} (${(e as Error).message.split('\n')[0]})`)
   }
-  return gatewayConfigFrom(raw, file)
+  return gatewayConfigFrom(raw, source)
 }
 
 export function gatewayConfigFrom (raw: unknown, source = 'config'): GatewayServerOptions {

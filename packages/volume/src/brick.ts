@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import {
-  GlusterError, RpcClient, dump, glusterfsV2Cred, glusterfsV3Cred, isGlusterd, ping, portByBrick,
-  servesFopV400, setVolume, type BoundProc, type CallOptions,
+  CallbackProgram, GlusterError, RpcClient, dump, glusterfsV2Cred, glusterfsV3Cred, isGlusterd, ping, portByBrick,
+  servesFopV400, setVolume, type BoundProc, type CallOptions, type Gfs3CbkCacheInvalidationReq,
 } from '@gluster-ts/rpc'
 import type { ClientSpec } from './graph.js'
 import { mdataCred } from './mdata.js'
@@ -47,6 +47,8 @@ export interface BrickEvents {
   state: [state: BrickState, err?: Error]
   slow: []
   responsive: []
+  /** a CACHE_INVALIDATION upcall from the brick (features.cache-invalidation on; see upcall.ts) */
+  upcall: [req: Gfs3CbkCacheInvalidationReq]
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise(resolve => {
@@ -165,6 +167,7 @@ export class BrickClient extends EventEmitter<BrickEvents> {
       this.#lastFailures = this.failures
       this.failures = 0
       this.#rpc = rpc
+      rpc.onCall(CallbackProgram, { CACHE_INVALIDATION: req => { this.emit('upcall', req) } })
       this.generation++
       this.#reconnects++
       const lost = new Promise<Error | undefined>(resolve => rpc!.once('close', resolve))

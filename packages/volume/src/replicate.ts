@@ -221,7 +221,7 @@ export class Replicate {
     syscall: string,
     gfid: Buffer,
     readable: boolean[],
-    call: (brick: BrickClient, signal: AbortSignal, timeoutMs: number) => Promise<R>,
+    call: (brick: BrickClient, signal: AbortSignal, timeoutMs: number, alone: boolean) => Promise<R>,
     ctx: CallCtx & { isDir?: boolean, hedge?: boolean } = {},
   ): Promise<{ res: R, child: number }> {
     const tried = new Set<number>()
@@ -260,12 +260,13 @@ export class Replicate {
         order.set(i, tried.size)
         const brick = this.children[i]!
         const ac = new AbortController()
+        const alone = running.size === 0
         running.set(i, ac)
         brick.inflight++
         // finish() aborts every attempt's controller when the caller's signal fires, so the
         // attempt needs only its own signal: AbortSignal.any per READ costs GC time (each
         // dependent signal stays registered on a long-lived parent, e.g. a stream's, until GC)
-        call(brick, ac.signal, this.timing.attemptTimeoutMs).then(res => {
+        call(brick, ac.signal, this.timing.attemptTimeoutMs, alone).then(res => {
           if (res.op_ret < 0) throw toGlusterError(res.op_errno, { ...extra, brick: brick.label })
           running.delete(i)
           // an earlier attempt that is still running lost the race: if it does not answer a
@@ -296,10 +297,17 @@ export class Replicate {
     })
   }
 
-  /** READ through an anonymous fd (-2): no OPEN/FLUSH/RELEASE, nothing to re-open after a reconnect. */
-  read (gfid: Buffer, offset: number, size: number, readable: boolean[], ctx: CallCtx = {}): Promise<{ res: { op_ret: number, op_errno: number, data: Buffer, stat: GfxIattx }, child: number }> {
-    return this.readOp('read', gfid, readable, (b, signal, timeoutMs) =>
-      b.call(FopProgram.procs.READ, { gfid, fd: GF_ANON_FD, offset: BigInt(offset), size, flag: 0o100000, xdata: null }, { signal, timeoutMs }), ctx)
+  /**
+   * READ through an anonymous fd (-2): no OPEN/FLUSH/RELEASE, nothing to re-open after a reconnect.
+   * With `into`, an attempt that runs alone has its payload read straight into it (a hedge racing
+   * another attempt never does: two replies must not write the same buffer); the caller copies
+   * when the data it gets is not in `into`.
+   */
+  read (gfid: Buffer, offset: number, size: number, readable: boolean[], ctx: CallCtx & { into?: Buffer } = {}): Promise<{ res: { op_ret: number, op_errno: number, data: Buffer, stat: GfxIattx }, child: number }> {
+    const into = ctx.into
+    return this.readOp('read', gfid, readable, (b, signal, timeoutMs, alone) =>
+      b.call(FopProgram.procs.READ, { gfid, fd: GF_ANON_FD, offset: BigInt(offset), size, flag: 0o100000, xdata: null },
+        into !== undefined && alone ? { signal, timeoutMs, into } : { signal, timeoutMs }), ctx)
   }
 
   /** A fop on one specific child (readdir continuations must stay on one brick). */

@@ -1,5 +1,6 @@
 // The public face: Volume.connect() and an fs/promises-shaped read API over the client graph.
 import { posix } from 'node:path'
+import { EventEmitter } from 'node:events'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { randomUUID } from 'node:crypto'
@@ -14,11 +15,14 @@ import { BrickClient, type BrickOptions } from './brick.js'
 import { Replicate, type ReadTiming } from './replicate.js'
 import { Distribute, type Inode } from './distribute.js'
 import { Dirent, Stats, gfidString, type StatFs } from './stats.js'
+import { pipeReads } from './pipe.js'
+import type { PipeDestination, PipeToOptions } from './pipe.js'
 import { VolumeReadStream, type ReadStreamOptions } from './read-stream.js'
 import { Writer, splitPath, type WriteHost } from './write.js'
 import { WritableFile, openFlags } from './write-file.js'
 import { VolumeWriteStream, type WriteStreamOptions } from './write-stream.js'
 import type { WriteTiming } from './afr-txn.js'
+import { cacheInvalidationEnabled, namespaceChanged, watchBrick, type UpcallEvents } from './upcall.js'
 
 export interface VolumeOptions {
   /** volfile servers: 'host', 'host:port', '[v6]:port', 'unix:/path' (port 0 or none: 24007) */
@@ -60,7 +64,7 @@ export interface VolumeOptions {
   entryTimeoutMs?: number
   /** bind source ports below 1024 (root) for clusters with server.allow-insecure off */
   privilegedPort?: boolean
-  /** WRITE size and WRITEs in flight of writeFile/createWriteStream (defaults 1048576 and 4) */
+  /** WRITE size and WRITEs in flight of writeFile/createWriteStream (defaults 524288 and 8; keep WRITEs under 1 MiB) */
   writeChunkBytes?: number
   writeWindow?: number
   /**
@@ -110,8 +114,14 @@ interface Graph {
  * read about twice as fast for the same memory bound (4 MiB in flight per stream).
  */
 const DEFAULT_READ_CHUNK_BYTES = 1 << 20
-/** WRITE size of writeFile and write streams (FUSE sends 128 KiB; fewer, larger calls cost less here too) */
-const DEFAULT_WRITE_CHUNK_BYTES = 1 << 20
+/**
+ * WRITE size and WRITEs in flight of writeFile and write streams (4 MiB in flight). FUSE sends
+ * 128 KiB. Not 1 MiB: a GlusterFS 10 brick takes a 1 MiB WRITE's payload buffer from malloc
+ * instead of its iobuf pool (statedump request_misses +1 per WRITE), which cost the bricks about
+ * twice the CPU per byte and 0.2 page faults per 4 KiB written (bench/results/write.md).
+ */
+const DEFAULT_WRITE_CHUNK_BYTES = 512 * 1024
+const DEFAULT_WRITE_WINDOW = 8
 const F_OK = 0
 const S_IFMT = 0o170000
 const MAX_SYMLINKS = 40
@@ -176,15 +186,30 @@ export class FileHandle {
   async read (buffer: Buffer, offset = 0, length = buffer.length - offset, position = 0, opts: OpOptions = {}): Promise<{ bytesRead: number, buffer: Buffer }> {
     this.#check()
     const inode = await this.#fresh(opts)
+    if (offset < 0 || length < 0 || offset + length > buffer.length) throw new RangeError(`offset ${offset} + length ${length} is outside the buffer (${buffer.length} bytes)`)
     let done = 0
     while (done < length) {
       const want = Math.min(length - done, 1 << 20)
-      const d = await this.#vol._read(inode, position + done, want, { ...opts, path: this.#path })
-      d.copy(buffer, offset + done)
+      // the READ's payload is read by the kernel straight into `buffer` (rpc's `into`)
+      const into = buffer.subarray(offset + done, offset + done + want)
+      const d = await this.#vol._read(inode, position + done, want, { ...opts, path: this.#path }, into)
       done += d.length
       if (d.length < want) break
     }
     return { bytesRead: done, buffer }
+  }
+
+  /**
+   * Copy the file (or [start, end]) into `dest`, a Writable that is done with a chunk when it
+   * calls back for it (a socket, a file, an HTTP response, process.stdout): READs land in a
+   * small ring of buffers reused as `dest` calls back, so memory stays flat and nothing is
+   * allocated per READ. Respects `dest`'s backpressure; does not end it. Resolves with the
+   * bytes written. For a consumer that keeps the chunks, use createReadStream.
+   */
+  async pipeTo (dest: PipeDestination, opts: PipeToOptions = {}): Promise<number> {
+    this.#check()
+    if (this.#inode === undefined || this.#file !== undefined) throw new GlusterError('EBADF', `EBADF: pipeTo on a handle open for writing ('${this.#path}'): open it again with 'r'`, { path: this.#path, syscall: 'read' })
+    return await this.#vol._pipe(this.#inode, this.#path, dest, opts)
   }
 
   async stat (opts: OpOptions = {}): Promise<Stats> {
@@ -275,7 +300,8 @@ export class Dir implements AsyncIterable<Dirent> {
   [Symbol.asyncIterator] (): AsyncIterator<Dirent> { return this.#it }
 }
 
-export class Volume {
+/** Events: 'invalidate' (a cache-invalidation upcall), 'resync' (a brick reconnected; its upcall registrations are gone), 'fetchspec' (glusterd said the volume's volfiles changed): see upcall.ts. */
+export class Volume extends EventEmitter<UpcallEvents> {
   readonly name: string
   #o: VolumeOptions
   #servers: VolfileServer[]
@@ -293,7 +319,20 @@ export class Volume {
   #writer: Writer | undefined
   #openFiles = new Set<WritableFile>()
 
+  readonly #upcalls = {
+    invalidate: (e: UpcallEvents['invalidate'][0]): void => {
+      if (e.path !== undefined && namespaceChanged(e.flags)) this.#invalidate(e.path)
+      this.emit('invalidate', e)
+    },
+    resync: (e: UpcallEvents['resync'][0]): void => { this.emit('resync', e) },
+    pathOf: (gfid: string): string | undefined => {
+      for (const [p, s] of this.#dirCache) if (gfidString(s.inode.gfid) === gfid) return p
+      return undefined
+    },
+  }
+
   private constructor (o: VolumeOptions, servers: VolfileServer[]) {
+    super()
     this.#o = o
     this.name = o.volume
     this.#servers = servers
@@ -329,6 +368,11 @@ export class Volume {
   /** Volfile servers known now (given plus learned from glusterd). */
   get servers (): string[] { return this.#servers.map(s => s.label) }
 
+  /** Whether every brick has features.cache-invalidation on (so 'invalidate' events come): reads the bricks' volfiles. */
+  cacheInvalidation (o: OpOptions & { timeoutMs?: number } = {}): Promise<boolean> {
+    return cacheInvalidationEnabled(this.servers, this.name, this.#g.bricks.values(), o)
+  }
+
   async #makeGraph (text: string, old: Graph | undefined, signal?: AbortSignal): Promise<Graph> {
     const overrides: XlatorOptions = { ...this.#o.xlatorOptions }
     if (this.#o.readHashMode !== undefined) overrides['*'] = { ...overrides['*'], 'read-hash-mode': String(this.#o.readHashMode) }
@@ -353,6 +397,7 @@ export class Volume {
     for (const c of graph.clients) {
       const b = reuse.get(brickKey(c)) ?? new BrickClient(c, bo)
       bricks.set(c.name, b)
+      watchBrick(b, this.#upcalls)
       b.start()
     }
     const replica = (node: ClientSpec | ReplicateSpec): Replicate => {
@@ -412,7 +457,7 @@ export class Volume {
   #adoptMgmt (c: RpcClient, s: VolfileServer): void {
     this.#mgmt = c
     this.#mgmtServer = s
-    c.onCall(CallbackProgram, { FETCHSPEC: () => { void this.refetch().catch(() => {}) } })
+    c.onCall(CallbackProgram, { FETCHSPEC: () => { void this.refetch().catch(() => {}); this.emit('fetchspec') } })
     c.once('close', () => {
       if (this.#closed || this.#mgmt !== c) return
       this.#mgmt = undefined
@@ -538,12 +583,27 @@ export class Volume {
     return await this.#g.dht.lookupGfid(inode.gfid, { ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.path !== undefined ? { path: o.path } : {}) })
   }
 
-  /** @internal one READ (with failover and hedging) */
-  async _read (inode: Inode, offset: number, size: number, o: OpOptions & { path?: string }): Promise<Buffer> {
+  /**
+   * @internal one READ (with failover and hedging). With `into`, the data is returned as a view
+   * of `into` (read there in place when possible, else copied there).
+   */
+  async _read (inode: Inode, offset: number, size: number, o: OpOptions & { path?: string }, into?: Buffer): Promise<Buffer> {
     const sv = this.#g.dht.subvols[inode.subvol]
     if (sv === undefined) throw new GlusterError('ESTALE', `ESTALE: '${o.path ?? gfidString(inode.gfid)}' was resolved under an older volume graph`, { ...(o.path !== undefined ? { path: o.path } : {}) })
-    const { res } = await sv.read(inode.gfid, offset, size, inode.readable, { ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.path !== undefined ? { path: o.path } : {}) })
-    return res.data
+    const { res } = await sv.read(inode.gfid, offset, size, inode.readable, { ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.path !== undefined ? { path: o.path } : {}), ...(into !== undefined ? { into } : {}) })
+    const d = res.data
+    if (into === undefined || (d.buffer === into.buffer && d.byteOffset === into.byteOffset)) return d
+    if (d.length > into.length) throw new GlusterError('EIO', `EIO: READ of ${size} bytes at ${offset} of '${o.path ?? gfidString(inode.gfid)}' returned ${d.length}`, { ...(o.path !== undefined ? { path: o.path } : {}), syscall: 'read', errno: 5 })
+    return into.subarray(0, d.copy(into))
+  }
+
+  /** @internal */
+  _pipe (inode: Inode, path: string, dest: PipeDestination, opts: PipeToOptions): Promise<number> {
+    if ((inode.stat.mode & S_IFMT) === 0o040000) return Promise.reject(err('EISDIR', `illegal operation on a directory, read '${path}'`, { path, syscall: 'read', errno: 21 }))
+    return this.#track(pipeReads({
+      size: Number(inode.stat.ia_size),
+      read: (offset, size, into, signal) => this._read(inode, offset, size, { signal, path }, into),
+    }, dest, { chunkBytes: this.#o.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES, window: this.#o.readWindow ?? 4, ...opts }))
   }
 
   /** @internal the whole file, READs in parallel */
@@ -617,7 +677,7 @@ export class Volume {
   async _writeAt (f: WritableFile, data: Buffer, pos: number, o: OpOptions): Promise<number> {
     const chunk = this.#o.writeChunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES
     if (data.length <= chunk) return await this.#track(f.write(data, pos, o.signal))
-    const window = this.#o.writeWindow ?? 4
+    const window = this.#o.writeWindow ?? DEFAULT_WRITE_WINDOW
     let next = 0
     let total = 0
     const worker = async (): Promise<void> => {
@@ -636,7 +696,7 @@ export class Volume {
 
   /** @internal */
   _writeStream (sink: { open: (signal: AbortSignal) => Promise<WritableFile>, owns: boolean }, opts: WriteStreamOptions): VolumeWriteStream {
-    return new VolumeWriteStream(sink, { chunkBytes: this.#o.writeChunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES, window: this.#o.writeWindow ?? 4, ...opts })
+    return new VolumeWriteStream(sink, { chunkBytes: this.#o.writeChunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES, window: this.#o.writeWindow ?? DEFAULT_WRITE_WINDOW, ...opts })
   }
 
   async #openFile (path: string, flags: string, mode: number | undefined, o: OpOptions): Promise<{ file: WritableFile, full: string, gfid: Buffer }> {
@@ -770,6 +830,17 @@ export class Volume {
       const data = content ?? await this._readAll(r.inode, { ...this.#ctx(o), path: r.path })
       return o.encoding !== undefined ? data.toString(o.encoding) : data
     })()) as Promise<Buffer | string>
+  }
+
+  /**
+   * Copy a file (or [start, end] of it) into `dest` through a small ring of reused buffers; see
+   * FileHandle.pipeTo. Symlinks are followed. Resolves with the bytes written.
+   */
+  pipeTo (path: string, dest: PipeDestination, opts: PipeToOptions = {}): Promise<number> {
+    return this.#track((async () => {
+      const r = await this._resolve(path, { follow: true, ...this.#ctx(opts) })
+      return await this._pipe(r.inode, r.path, dest, opts)
+    })())
   }
 
   createReadStream (path: string, opts: Omit<ReadStreamOptions, 'chunkBytes' | 'window'> = {}): VolumeReadStream {

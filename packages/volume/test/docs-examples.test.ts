@@ -70,6 +70,7 @@ const EXPECT: Array<[RegExp, RegExp]> = [
   [/console\.log\(st\.isDirectory\(\), st\.gfid\)/, /^true 00000000-0000-0000-0000-000000000001$/m],
   [/volume: 'nope'/, /^127\.0\.0\.1:\d+ no-such-volume$/m],
   [/fh\.read\(Buffer\.alloc\(4096\)/, /^4096 65536 [0-9a-f-]{36}$/m],
+  [/vol\.pipeTo\('\/video\.mp4'/, /^2097152 bytes$/m],
 ]
 
 t.test('docs/volume.md: the examples extractor', async t => {

@@ -19,7 +19,8 @@ export async function cat (s: Session, targets: string[]): Promise<number> {
   return eachArg(s, 'cat', targets, async arg => {
     const loc = s.remote(arg, 'cat')
     const vol = await s.volume(loc)
-    await toStdout(s, vol.createReadStream(loc.path, { signal: s.signal }))
+    // READs land in a few reused buffers, written to stdout as they come (memory stays flat)
+    await vol.pipeTo(loc.path, s.io.stdout, { signal: s.signal })
   })
 }
 

@@ -23,7 +23,7 @@ class FakeBrick {
   up = true
   inflight = 0
   suspected = 0
-  calls: Array<{ proc: string, aborted: () => boolean }> = []
+  calls: Array<{ proc: string, aborted: () => boolean, into?: Buffer }> = []
   answer: (proc: string, args: unknown) => Promise<unknown>
   constructor (label: string, answer: (proc: string, args: unknown) => Promise<unknown>) {
     this.label = label
@@ -31,8 +31,8 @@ class FakeBrick {
   }
 
   suspect (): void { this.suspected++ }
-  call (proc: { name: string }, args: unknown, o: { signal?: AbortSignal }): Promise<unknown> {
-    this.calls.push({ proc: proc.name, aborted: () => o.signal?.aborted === true })
+  call (proc: { name: string }, args: unknown, o: { signal?: AbortSignal, into?: Buffer }): Promise<unknown> {
+    this.calls.push({ proc: proc.name, aborted: () => o.signal?.aborted === true, ...(o.into !== undefined ? { into: o.into } : {}) })
     return new Promise((resolve, reject) => {
       o.signal?.addEventListener('abort', () => reject(new GlusterError('ABORT_ERR', 'aborted')), { once: true })
       this.answer(proc.name, args).then(resolve, reject)
@@ -71,6 +71,31 @@ t.test('a read that has not answered after hedgeAfterMs goes to a second copy; f
   t.ok(b[1]!.calls[0]!.aborted(), 'the late attempt was aborted')
   t.equal(b[1]!.suspected, 1, 'the late brick is suspected (probed)')
   t.equal(clock.countTimers(), 0, 'no timer left')
+})
+
+t.test('a READ with `into`: only an attempt running alone reads into it, never a hedge racing it', async t => {
+  const clock = fakeClock(t)
+  const into = Buffer.alloc(10)
+  const b = [new FakeBrick('b0', never), new FakeBrick('b1', never), new FakeBrick('b2', () => readRsp('from-2'))]
+  const r = replicate(b)
+  let res: { res: { data: Buffer }, child: number } | undefined
+  void r.read(gfid, 0, 10, [true, true, true], { into }).then(x => { res = x })
+  await flush()
+  t.equal(b[1]!.calls[0]!.into, into, 'the first attempt, alone, gets the caller\'s buffer')
+  clock.tick(300)
+  await flush()
+  const hedge = b[0]!.calls[0] ?? b[2]!.calls[0]
+  t.ok(hedge !== undefined, 'hedged')
+  t.equal(hedge!.into, undefined, 'the hedge, racing the first, gets none')
+  clock.tick(300)
+  await flush()
+  t.ok(res !== undefined)
+  t.ok(b[1]!.calls[0]!.aborted(), 'the first attempt is aborted (its reply stops writing into the buffer)')
+  // after an error with nothing else out, the failover attempt is alone again
+  const into2 = Buffer.alloc(2)
+  const c = [new FakeBrick('b0', () => readRsp('ok')), new FakeBrick('b1', () => Promise.reject(new GlusterError('ENOTCONN', 'down'))), new FakeBrick('b2', never)]
+  await replicate(c).read(gfid, 0, 2, [true, true, true], { into: into2 })
+  t.equal(c[0]!.calls[0]?.into ?? c[2]!.calls[0]?.into, into2, 'the failover attempt gets the buffer')
 })
 
 t.test('an error fails over to the next readable copy at once, without waiting for the hedge', async t => {
