@@ -1,11 +1,12 @@
 // The HTTP gateway against its peers on the REAL GlusterFS 10 cluster (test-cluster/real), same
 // run, same files (style.md §8; anchors: perf-anchors.md §3):
-//   ours      @gluster-ts/http (startGatewayServer) in its own process, 1 process and 2 workers
+//   ours      @gluster-ts/http (startGatewayServer) in its own process, plain node on the built
+//             packages (run `pnpm build` first), 1 process and 2 workers
 //   uwsgi     Debian uwsgi + uwsgi-plugin-glusterfs (libgfapi), --http11-socket (keep-alive), 1 worker × 8 threads
 //   nginx     nginx-light, 2 workers, sendfile, serving the FUSE mount of the same volume
 // Load: wrk. 4 KiB file: req/s and p99 with 16 connections. 100 MiB file: MB/s with 1 and 16
 // connections (warm: the bricks' page cache is warm, nginx also has the FUSE client's), and one
-// cold GET after drop_caches. RSS of our gateway while 50 clients download a 1 GiB file.
+// cold GET (curl) after drop_caches. RSS of our gateway while 50 clients download a 1 GiB file.
 // Every load loop is bounded (wrk -d, counts); only the PIDs started here are killed.
 //
 //   GTS_REAL_ID=K pnpm bench:http        (needs root, wrk, uwsgi, uwsgi-plugin-glusterfs, nginx-light)
@@ -20,7 +21,6 @@ import { pipeline } from 'node:stream/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import net from 'node:net'
-import { startGatewayServer } from '@gluster-ts/http'
 import type { RealCluster } from '../test-cluster/real/index.js'
 import { realClusterOrExit, run } from './lib/shell.js'
 import { printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
@@ -30,17 +30,8 @@ const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_HTTP_ROUNDS ?? 1
 const DIR = 'gts-bench-http'
 const MB = 1e6
 
-// ---- child mode: the gateway in its own process, so its RSS and CPU are its own ----
-if (process.argv[2] === '--serve') {
-  const o = JSON.parse(process.argv[3]!) as { servers: string[], workers: number }
-  const s = await startGatewayServer({
-    mounts: [{ mountpoint: '/', volume: 'vol1', servers: o.servers }],
-    host: '127.0.0.1', port: 0, workers: o.workers, accessLog: false,
-  })
-  process.stdout.write(`URL ${s.url}\n`)
-  process.on('SIGTERM', () => { void s.close().then(() => process.exit(0)) })
-  await new Promise(() => {})
-}
+/** The gateway child: plain node on the built packages (bench/lib/gateway-child.mjs). */
+const CHILD = fileURLToPath(new URL('./lib/gateway-child.mjs', import.meta.url))
 
 const cluster: RealCluster = realClusterOrExit('http')
 const servers = cluster.nodes.map(n => n.ip)
@@ -120,14 +111,12 @@ async function dropCaches (): Promise<void> {
 }
 
 /** One GET read to the end, MB/s. */
+/** One GET with curl (C, writes to /dev/null: the client is never the bottleneck, as fetch was), MB/s. */
 async function oneGet (url: string): Promise<number> {
-  const t0 = performance.now()
-  const r = await fetch(url)
-  let n = 0
-  for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) n += c.length
-  const s = (performance.now() - t0) / 1000
-  if (r.status !== 200) throw new Error(`${url}: ${r.status}`)
-  return n / s / MB
+  const out = await sh('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', url], 300_000)
+  const [code, size, secs] = out.trim().split(' ')
+  if (code !== '200') throw new Error(`${url}: ${code}`)
+  return Number(size) / Number(secs) / MB
 }
 
 function keystream (size: number): Readable {
@@ -158,9 +147,8 @@ async function main (): Promise<void> {
   }
 
   // --- start the servers ---
-  const self = fileURLToPath(import.meta.url)
   const startOurs = async (workers: number): Promise<{ url: string, pid: number }> => {
-    const c = spawn(process.execPath, [...process.execArgv, self, '--serve', JSON.stringify({ servers, workers })], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const c = spawn(process.execPath, [CHILD, JSON.stringify({ servers, workers })], { stdio: ['ignore', 'pipe', 'inherit'] })
     started.push(c)
     const url = await new Promise<string>((resolve, reject) => {
       let buf = ''

@@ -5,7 +5,7 @@ import { posix } from 'node:path'
 import mime from 'mime'
 import Negotiator from 'negotiator'
 import { GlusterError } from '@gluster-ts/rpc'
-import { Volume, type InvalidateEvent } from '@gluster-ts/volume'
+import { ReadBufferPool, Volume, type InvalidateEvent } from '@gluster-ts/volume'
 import {
   resolveMount, type AccessLogEntry, type ErrorContext, type GatewayOptions, type MountOptions, type ResolvedMount,
 } from './options.js'
@@ -61,6 +61,10 @@ const GATEWAY_VOLUME_DEFAULTS = { readChunkBytes: 256 * 1024, readWindow: 4, hed
  */
 const UPCALL_GRACE_MS = 2000
 
+/** READ size of a download while few run, and how few (see Mount.buffers). */
+const LARGE_READ_BYTES = 1 << 20
+const FEW_DOWNLOADS = 4
+
 /** A mount: its options, its volume once connected, its cache. */
 export class Mount {
   readonly o: ResolvedMount
@@ -68,6 +72,14 @@ export class Mount {
   state: MountState = 'connecting'
   lastError: Error | undefined
   readonly cache: EntryCache
+  /**
+   * The READ buffers this mount's downloads share (pipeTo), half of streamBufferBytes each: 1 MiB
+   * READs while at most FEW_DOWNLOADS downloads run (a lone download goes fastest with large
+   * READs), readChunkBytes (256 KiB) READs beyond that, so many downloads stay in bounded memory.
+   */
+  readonly buffers: { large: ReadBufferPool, small: ReadBufferPool }
+  /** downloads streaming now */
+  downloads = 0
   /** the bricks send cache-invalidation upcalls and the cache follows them */
   upcalls = false
   readonly #gw: GatewayImpl
@@ -78,6 +90,12 @@ export class Mount {
   #delay: number
 
   constructor (o: ResolvedMount, gw: GatewayImpl) {
+    const chunk = o.volumeOptions?.readChunkBytes ?? GATEWAY_VOLUME_DEFAULTS.readChunkBytes
+    const half = Math.floor(o.streamBufferBytes / 2)
+    this.buffers = {
+      large: new ReadBufferPool(LARGE_READ_BYTES, Math.max(LARGE_READ_BYTES, half)),
+      small: new ReadBufferPool(chunk, Math.max(chunk, half)),
+    }
     this.o = o
     this.#gw = gw
     this.#delay = gw.reconnectInitialMs
@@ -528,6 +546,10 @@ class GatewayImpl implements Gateway {
   async #stream (ctx: Ctx, entry: Entry, d: Decision, stopTimer: () => void): Promise<void> {
     const res = ctx.res
     const fh = entry.open()
+    const m = ctx.mount
+    const few = ++m.downloads <= FEW_DOWNLOADS
+    const pool = few ? m.buffers.large : m.buffers.small
+    const window = few ? Math.max(1, Math.ceil(m.o.streamWindow / 2)) : m.o.streamWindow
     try {
       for (let i = 0; i < d.ranges.length; i++) {
         const r = d.ranges[i]!
@@ -539,6 +561,8 @@ class GatewayImpl implements Gateway {
           start: r.start,
           end: r.end,
           signal: ctx.signal,
+          pool,
+          window,
           onStart: () => {
             if (!res.headersSent) {
               stopTimer()
@@ -563,6 +587,7 @@ class GatewayImpl implements Gateway {
       if (err instanceof GlusterError && err.code === 'EPIPE') throw new GlusterError('ABORT_ERR', 'client went away', {}, { cause: err })
       throw err
     } finally {
+      m.downloads--
       await fh.close()
     }
   }

@@ -60,6 +60,14 @@ export interface MountOptions {
   requestTimeoutMs?: number
   /** Retry-After seconds sent with 503 (default 5) */
   retryAfterSec?: number
+  /**
+   * READ buffers shared by this mount's downloads, bytes (default 32 MiB): memory stays within it
+   * however many clients download (each download always gets one buffer of its own on top). Half
+   * is for 1 MiB READs while at most 4 downloads run, half for readChunkBytes READs beyond that.
+   */
+  streamBufferBytes?: number
+  /** READs of readChunkBytes in flight per download while buffers last (default 8; half as many 1 MiB READs while at most 4 downloads run) */
+  streamWindow?: number
   /** opt-in writes */
   writes?: WriteOptions
   /** passed to Volume.connect (timeouts, xlatorOptions, quickReadBytes …) */
@@ -121,6 +129,10 @@ export function resolveMount (m: MountOptions): ResolvedMount {
     const v = m[k]
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new TypeError(`mount ${mountpoint}: ${k} must be a non-negative integer`)
   }
+  for (const k of ['streamBufferBytes', 'streamWindow'] as const) {
+    const v = m[k]
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) throw new TypeError(`mount ${mountpoint}: ${k} must be a positive integer`)
+  }
   return {
     mountpoint,
     volume: m.volume,
@@ -140,6 +152,8 @@ export function resolveMount (m: MountOptions): ResolvedMount {
     maxRanges: m.maxRanges ?? 16,
     requestTimeoutMs: m.requestTimeoutMs ?? 30_000,
     retryAfterSec: m.retryAfterSec ?? 5,
+    streamBufferBytes: m.streamBufferBytes ?? 32 * 1024 * 1024,
+    streamWindow: m.streamWindow ?? 8,
     ...(m.writes !== undefined ? { writes: m.writes } : {}),
     ...(m.volumeOptions !== undefined ? { volumeOptions: m.volumeOptions } : {}),
   }
@@ -227,9 +241,10 @@ export function parseMountSpec (spec: string): MountOptions {
   if (index !== undefined) m.index = index.split(';').filter(s => s !== '')
   const hidden = take('hidden')
   if (hidden !== undefined) m.hidden = hidden.split(';').filter(s => s !== '')
-  const ints: Array<[string, 'cacheTtlMs' | 'upcallCacheTtlMs' | 'smallFileBytes' | 'maxRanges' | 'requestTimeoutMs' | 'retryAfterSec' | 'cacheMaxEntries' | 'cacheMaxBytes']> = [
+  const ints: Array<[string, 'cacheTtlMs' | 'upcallCacheTtlMs' | 'smallFileBytes' | 'maxRanges' | 'requestTimeoutMs' | 'retryAfterSec' | 'cacheMaxEntries' | 'cacheMaxBytes' | 'streamBufferBytes' | 'streamWindow']> = [
     ['cache-ttl-ms', 'cacheTtlMs'], ['upcall-cache-ttl-ms', 'upcallCacheTtlMs'], ['small-file-bytes', 'smallFileBytes'], ['max-ranges', 'maxRanges'],
     ['request-timeout-ms', 'requestTimeoutMs'], ['retry-after', 'retryAfterSec'], ['cache-max-entries', 'cacheMaxEntries'],
+    ['stream-buffer-bytes', 'streamBufferBytes'], ['stream-window', 'streamWindow'],
     ['cache-max-bytes', 'cacheMaxBytes'],
   ]
   for (const [k, f] of ints) { const v = int(k); if (v !== undefined) m[f] = v }

@@ -18,6 +18,54 @@ export interface PipeToOptions {
   onStart?: () => void
   /** Called after each chunk is handed to the destination, with the bytes written so far. */
   onProgress?: (bytes: number) => void
+  /** READs in flight (default: the volume's readWindow) */
+  window?: number
+  /**
+   * Where the buffers come from: a pool shared by many copies (an HTTP gateway's downloads)
+   * bounds their memory together, however many run. Its `chunkBytes` is the READ size. Default:
+   * a pool of this copy's own, `window + 1` buffers of the volume's readChunkBytes.
+   */
+  pool?: ReadBufferPool
+}
+
+/**
+ * Buffers for pipeTo, shared by the copies given it: at most `maxBytes` of `chunkBytes` buffers,
+ * allocated as needed and reused. A copy that holds none gets one even past the cap (so every
+ * copy moves), and it is dropped, not kept, when it comes back while the pool is over its cap.
+ */
+export class ReadBufferPool {
+  readonly chunkBytes: number
+  readonly maxBytes: number
+  #free: Buffer[] = []
+  #allocated = 0
+
+  constructor (chunkBytes: number, maxBytes: number) {
+    if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`chunkBytes must be a positive integer, got ${chunkBytes}`)
+    if (!(maxBytes >= chunkBytes)) throw new RangeError(`maxBytes (${maxBytes}) must hold at least one chunk of ${chunkBytes}`)
+    this.chunkBytes = chunkBytes
+    this.maxBytes = maxBytes
+  }
+
+  /** Bytes of buffers that exist (in use or free). */
+  get allocatedBytes (): number { return this.#allocated * this.chunkBytes }
+
+  /** A buffer, or undefined when the pool is at its cap (unless `force`). */
+  take (force = false): Buffer | undefined {
+    const b = this.#free.pop()
+    if (b !== undefined) return b
+    if (!force && (this.#allocated + 1) * this.chunkBytes > this.maxBytes) return undefined
+    this.#allocated++
+    return Buffer.allocUnsafeSlow(this.chunkBytes)
+  }
+
+  /** Forget a buffer that will not come back (a destination that failed may still hold it). */
+  drop (): void { this.#allocated-- }
+
+  /** Give a buffer back (nobody may touch it any more). */
+  give (b: Buffer): void {
+    if (this.#allocated * this.chunkBytes > this.maxBytes) this.#allocated-- // over the cap: let it go
+    else this.#free.push(b)
+  }
 }
 
 export interface PipeSource {
@@ -47,11 +95,15 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
   const last = Math.min(o.end ?? Infinity, src.size - 1)
   if (o.end !== undefined && o.end < start - 1) throw new RangeError(`end (${o.end}) is before start (${o.start})`)
   if (o.signal?.aborted === true) throw o.signal.reason
-  const chunk = Math.max(1, o.chunkBytes)
   const window = Math.max(1, o.window)
+  // window READs in flight plus the one written but not yet called back for (the destination
+  // calls back before it asks to be drained, so a second one is rare: it waits for a buffer)
+  const pool = o.pool ?? new ReadBufferPool(Math.max(1, o.chunkBytes), (window + 1) * Math.max(1, o.chunkBytes))
+  const chunk = pool.chunkBytes
   const ac = new AbortController()
-  const free: Buffer[] = []
-  let allocated = 0
+  /** buffers of the pool this copy holds (READ in flight, waiting, or being written) */
+  let held = 0
+  const give = (b: Buffer): void => { held--; pool.give(b) }
   const queue: Slot[] = []
   let pos = start
   let eof = pos > last
@@ -73,16 +125,15 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
   dest.on('error', onError)
   dest.on('close', onClose)
   dest.on('drain', onDrain)
-  // window READs in flight plus the one written but not yet called back for (the destination
-  // calls back before it asks to be drained, so a second one is rare: it waits for a buffer)
-  const limit = window + 1
   try {
     if (dest.destroyed === true) onClose()
     for (;;) {
       if (failure !== undefined) throw failure
-      while (!eof && queue.length < window && pos <= last && (free.length > 0 || allocated < limit)) {
+      while (!eof && queue.length < window && pos <= last) {
+        const buf = pool.take(held === 0)
+        if (buf === undefined) break // the pool is at its cap: wait for one of ours to come back
+        held++
         const size = Math.min(chunk, last - pos + 1)
-        const buf = free.pop() ?? (allocated++, Buffer.allocUnsafeSlow(chunk))
         const slot: Slot = { offset: pos, size, buf, done: false }
         pos += size
         queue.push(slot)
@@ -90,7 +141,11 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
           .finally(() => { slot.done = true; kick() })
       }
       const head = queue[0]
-      if (head === undefined) break
+      if (head === undefined) {
+        if (eof || pos > last) break
+        await wait() // the pool is at its cap and none of ours is free yet: one comes back soon
+        continue
+      }
       if (!head.done || needDrain) { await wait(); continue }
       if (head.err !== undefined) throw head.err
       queue.shift()
@@ -99,22 +154,30 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
         // the file is shorter than when we looked: stop here, drop the READs after this one
         eof = true
         ac.abort()
-        for (const s of queue) free.push(s.buf)
+        for (const s of queue) give(s.buf)
         queue.length = 0
       }
       const buf = head.buf
-      if (d.length === 0) { free.push(buf); continue }
+      if (d.length === 0) { give(buf); continue }
       if (written === 0) o.onStart?.()
       written += d.length
-      if (!dest.write(d, (err?: Error | null) => { if (err != null) fail(err); else { free.push(buf); kick() } })) needDrain = true
+      if (!dest.write(d, (err?: Error | null) => {
+        if (err == null) { give(buf); kick(); return }
+        held--
+        pool.drop()
+        fail(err)
+      })) needDrain = true
       o.onProgress?.(written)
     }
     // every chunk called back: the caller may end the destination or reuse it at once
-    while (failure === undefined && free.length < allocated) await wait()
+    while (failure === undefined && held > 0) await wait()
     if (failure !== undefined) throw failure
     return written
   } finally {
     ac.abort() // READs still out stop writing into our buffers before we return
+    // (synchronously: rpc takes its buffer back from the socket), so their buffers can go back
+    for (const s of queue) give(s.buf)
+    queue.length = 0
     o.signal?.removeEventListener('abort', onAbort)
     dest.removeListener('error', onError)
     dest.removeListener('close', onClose)

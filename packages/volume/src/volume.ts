@@ -603,7 +603,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
     return this.#track(pipeReads({
       size: Number(inode.stat.ia_size),
       read: (offset, size, into, signal) => this._read(inode, offset, size, { signal, path }, into),
-    }, dest, { chunkBytes: this.#o.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES, window: this.#o.readWindow ?? 4, ...opts }))
+    }, dest, { ...opts, chunkBytes: this.#o.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES, window: opts.window ?? this.#o.readWindow ?? 4 }))
   }
 
   /** @internal the whole file, READs in parallel */

@@ -122,3 +122,33 @@ t.test('pipeTo and read-into on a replica-3 volume', async t => {
     t.ok(seen.every(b => b.every(x => x === 0x5a)), `${seen.length} buffers untouched after the abort`)
   })
 })
+
+t.test('copies sharing a ReadBufferPool stay within its cap, and each one moves', async t => {
+  const { ReadBufferPool } = await import('../../src/index.js')
+  const dir = t.testdir()
+  const c = await startCluster({ dir: join(dir, 'cluster'), replica: 3, port: 0 })
+  t.teardown(() => c.close())
+  const vol = await Volume.connect({ servers: c.volfileServer, volume: c.volume.name })
+  t.teardown(() => vol.close())
+  const body = randomBytes(3 * MiB + 333)
+  await vol.writeFile('/f.bin', body)
+  const pool = new ReadBufferPool(128 * 1024, 512 * 1024) // four buffers for eight copies
+  let peak = 0
+  const sinks = Array.from({ length: 8 }, () => new Sink(1, 1024))
+  const timer = setInterval(() => { peak = Math.max(peak, pool.allocatedBytes) }, 1)
+  const got = await Promise.all(sinks.map((s, i) => vol.pipeTo('/f.bin', s, { pool, window: 8, start: i * 1000 })))
+  clearInterval(timer)
+  got.forEach((n, i) => { t.equal(n, body.length - i * 1000) })
+  t.ok(sinks.every((s, i) => s.data.equals(body.subarray(i * 1000))), 'every copy right')
+  // at most the cap, plus one forced buffer for each copy that held none
+  t.ok(peak <= 512 * 1024 + 8 * 128 * 1024, `peak ${peak} bytes of buffers`)
+  t.ok(pool.allocatedBytes <= 512 * 1024, `${pool.allocatedBytes} bytes kept after the copies`)
+  // a failing destination gives its buffers back: the pool is whole for the next copies
+  const failing = new Writable({ write (_c, _e, cb) { cb(new Error('nope')) } })
+  failing.on('error', () => {})
+  await t.rejects(vol.pipeTo('/f.bin', failing, { pool }), { message: 'nope' })
+  const after = new Sink()
+  await vol.pipeTo('/f.bin', after, { pool, window: 8 })
+  t.ok(after.data.equals(body))
+  t.ok(pool.allocatedBytes <= 512 * 1024)
+})
