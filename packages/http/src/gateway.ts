@@ -582,10 +582,6 @@ class GatewayImpl implements Gateway {
       }
       if (d.multipart !== undefined) await write(ctx, d.multipart.tail)
       await new Promise<void>((resolve) => { res.end(resolve) })
-    } catch (err) {
-      // the client went away mid-body: say so as the old stream did
-      if (err instanceof GlusterError && err.code === 'EPIPE') throw new GlusterError('ABORT_ERR', 'client went away', {}, { cause: err })
-      throw err
     } finally {
       m.downloads--
       await fh.close()

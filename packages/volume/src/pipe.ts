@@ -75,7 +75,7 @@ export interface PipeSource {
   read (offset: number, size: number, into: Buffer, signal: AbortSignal): Promise<Buffer>
 }
 
-interface Slot { offset: number, size: number, buf: Buffer, data?: Buffer, err?: unknown, done: boolean }
+interface Slot { offset: number, size: number, buf: Buffer, data?: Buffer, err?: unknown }
 
 /** The part of Writable pipeTo uses: a destination that is done with a chunk when it calls back. */
 export type PipeDestination = Pick<Writable, 'write' | 'on' | 'once' | 'removeListener'> & { destroyed?: boolean, writableNeedDrain?: boolean }
@@ -134,11 +134,13 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
         if (buf === undefined) break // the pool is at its cap: wait for one of ours to come back
         held++
         const size = Math.min(chunk, last - pos + 1)
-        const slot: Slot = { offset: pos, size, buf, done: false }
+        const slot: Slot = { offset: pos, size, buf }
         pos += size
         queue.push(slot)
-        src.read(slot.offset, size, buf.subarray(0, size), ac.signal).then(d => { slot.data = d }, (err: unknown) => { slot.err = err ?? new Error('read failed') })
-          .finally(() => { slot.done = true; kick() })
+        src.read(slot.offset, size, buf.subarray(0, size), ac.signal).then(d => { slot.data = d; kick() }, (err: unknown) => {
+          slot.err = err ?? new GlusterError('EIO', 'read failed')
+          kick()
+        })
       }
       const head = queue[0]
       if (head === undefined) {
@@ -146,7 +148,7 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
         await wait() // the pool is at its cap and none of ours is free yet: one comes back soon
         continue
       }
-      if (!head.done || needDrain) { await wait(); continue }
+      if ((head.data === undefined && head.err === undefined) || needDrain) { await wait(); continue }
       if (head.err !== undefined) throw head.err
       queue.shift()
       const d = head.data!
