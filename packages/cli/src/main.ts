@@ -56,7 +56,7 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('preserve', { alias: 'p', type: 'boolean', default: false, describe: 'keep mode, atime/mtime and user.* xattrs' })
     .option('resume', { type: 'boolean', default: false, describe: 'skip files already copied whole; continue shorter ones from their length' })
     .option('no-clobber', { alias: 'n', type: 'boolean', default: false, describe: 'never overwrite an existing file' })
-    .option('jobs', { alias: 'j', type: 'number', default: 8, describe: 'files copied at the same time' })
+    .option('jobs', { alias: 'j', type: 'number', default: 32, describe: 'files copied at the same time (of files over 1 MiB, 4 at most)' })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'name each file on stderr' }),
   [['$0 cp ./report.pdf gluster://h1/vol1/docs/', 'upload one file into a directory'],
     ['$0 cp -rp gluster://h1/vol1/photos ./photos', 'download a tree, keeping modes and times'],

@@ -36,6 +36,27 @@ export async function toStdout (s: Session, src: Readable): Promise<void> {
   await pipeline(src, s.io.stdout, { end: false, signal: s.signal })
 }
 
+/** At most `limit` holders at a time: `run(fn)` waits for a free place, then runs fn. */
+export class Limiter {
+  readonly #limit: number
+  #active = 0
+  readonly #waiting: Array<() => void> = []
+
+  constructor (limit: number) { this.#limit = Math.max(1, limit) }
+
+  async run<R> (fn: () => Promise<R>): Promise<R> {
+    if (this.#active >= this.#limit) await new Promise<void>(resolve => { this.#waiting.push(resolve) })
+    else this.#active++
+    try {
+      return await fn()
+    } finally {
+      const next = this.#waiting.shift()
+      if (next !== undefined) next() // the place passes straight to the next waiter
+      else this.#active--
+    }
+  }
+}
+
 /** Bounded concurrency: run fn over items with at most `limit` in flight; first error rejects after the rest settle. */
 export async function pool<T> (items: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   const running = new Set<Promise<void>>()

@@ -1,6 +1,7 @@
 // cp SRC... DST between local paths and volumes, either way (and volume to volume).
 // -r walks the tree: directories are created as the walk reaches them, files are copied by a pool
-// of `jobs` transfers in flight; -p sets mode and times (directories last, deepest first, since
+// of `jobs` transfers in flight (files over WHOLE_FILE_BYTES stream, at most STREAMS of them at
+// once: each has its own window of WRITEs or READs in flight); -p sets mode and times (directories last, deepest first, since
 // creating entries changes a directory's mtime) and copies user.* xattrs; --resume skips files
 // already at full size and continues shorter ones from their length.
 import { Transform } from 'node:stream'
@@ -9,7 +10,7 @@ import type { Session, Progress } from '../session.js'
 import { CliError, EXIT } from '../errors.js'
 import { LocalEndpoint, RemoteEndpoint, type Endpoint, type Info } from '../endpoint.js'
 import type { Location } from '../url.js'
-import { pool, report } from './common.js'
+import { Limiter, pool, report } from './common.js'
 import { copyXattrs, type XattrCopier } from '../xattrs.js'
 
 export interface CpOptions {
@@ -23,6 +24,8 @@ export interface CpOptions {
 
 /** Files up to this size are read and written whole (one READ/LOOKUP and one WRITE), not streamed. */
 const WHOLE_FILE_BYTES = 1 << 20
+/** Streamed (larger) files copied at the same time, whatever --jobs says: each holds a window of I/O. */
+const STREAMS = 4
 
 interface Job { sp: string, dp: string, info: Info }
 interface Stats { files: number, dirs: number, symlinks: number, bytes: number, skipped: number }
@@ -82,7 +85,7 @@ async function copyTree (s: Session, src: Endpoint, sp: string, dst: Endpoint, d
   o: CpOptions, stats: Stats, bar: Progress, xc: XattrCopier | undefined): Promise<void> {
   if (info.type !== 'dir') {
     bar.grow(info.size)
-    await copyOne(s, src, { sp, dp, info }, dst, o, stats, bar, xc)
+    await copyOne(s, src, { sp, dp, info }, dst, o, stats, bar, xc, new Limiter(STREAMS))
     return
   }
   const dirs: Job[] = []
@@ -98,7 +101,8 @@ async function copyTree (s: Session, src: Endpoint, sp: string, dst: Endpoint, d
     for (const c of children) if (c.info.type !== 'dir') yield { sp: src.join(sp, c.name), dp: dst.join(dp, c.name), info: c.info }
     for (const c of children) if (c.info.type === 'dir') yield * walk(src.join(sp, c.name), dst.join(dp, c.name), c.info)
   }
-  await pool(walk(sp, dp, info), Math.max(1, o.jobs), job => copyOne(s, src, job, dst, o, stats, bar, xc))
+  const streams = new Limiter(STREAMS)
+  await pool(walk(sp, dp, info), Math.max(1, o.jobs), job => copyOne(s, src, job, dst, o, stats, bar, xc, streams))
   if (o.preserve) {
     for (const d of dirs.reverse()) {
       await xc?.apply(d.sp, d.dp)
@@ -111,7 +115,8 @@ async function copyTree (s: Session, src: Endpoint, sp: string, dst: Endpoint, d
   }
 }
 
-async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: CpOptions, stats: Stats, bar: Progress, xc: XattrCopier | undefined): Promise<void> {
+async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: CpOptions, stats: Stats, bar: Progress,
+  xc: XattrCopier | undefined, streams: Limiter): Promise<void> {
   const { sp, dp, info } = job
   if (info.type === 'symlink') {
     const target = await src.readlink(sp)
@@ -151,6 +156,19 @@ async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: C
   // create exclusively first: a file we created has its mode already (less the umask), so -p
   // needs no chmod for it; only an existing file is overwritten (and chmod-ed)
   let created = start === 0
+  const stream = async (exclusive: boolean): Promise<void> => {
+    let sent = 0
+    const count = new Transform({
+      transform (c: Buffer, _e, cb) {
+        bar.add(c.length)
+        sent += c.length
+        cb(null, c)
+      },
+    })
+    await pipeline(src.createReadStream(sp, start), count,
+      dst.createWriteStream(dp, { mode, exclusive, ...(start > 0 ? { start } : {}) }), { signal: s.signal })
+    stats.bytes += sent
+  }
   const write = async (exclusive: boolean): Promise<void> => {
     if (start === 0 && info.size <= WHOLE_FILE_BYTES) {
       const data = await src.readFile(sp)
@@ -158,17 +176,7 @@ async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: C
       bar.add(data.length)
       stats.bytes += data.length
     } else {
-      let sent = 0
-      const count = new Transform({
-        transform (c: Buffer, _e, cb) {
-          bar.add(c.length)
-          sent += c.length
-          cb(null, c)
-        },
-      })
-      await pipeline(src.createReadStream(sp, start), count,
-        dst.createWriteStream(dp, { mode, exclusive, ...(start > 0 ? { start } : {}) }), { signal: s.signal })
-      stats.bytes += sent
+      await streams.run(() => stream(exclusive))
     }
   }
   if (start > 0) {
