@@ -22,6 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import net from 'node:net'
 import type { RealCluster } from '../test-cluster/real/index.js'
+import { WORKER_SEMI_SPACE_MIB } from '@gluster-ts/http'
 import { realClusterOrExit, run } from './lib/shell.js'
 import { printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
@@ -148,7 +149,10 @@ async function main (): Promise<void> {
 
   // --- start the servers ---
   const startOurs = async (workers: number): Promise<{ url: string, pid: number }> => {
-    const c = spawn(process.execPath, [CHILD, JSON.stringify({ servers, workers })], { stdio: ['ignore', 'pipe', 'inherit'] })
+    // in-process (workers 1) with the young-generation cap docs/http.md recommends for it; with
+    // workers the gateway gives its workers that cap itself (the primary only supervises)
+    const flags = workers === 1 ? [`--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`] : []
+    const c = spawn(process.execPath, [...flags, CHILD, JSON.stringify({ servers, workers })], { stdio: ['ignore', 'pipe', 'inherit'] })
     started.push(c)
     const url = await new Promise<string>((resolve, reject) => {
       let buf = ''

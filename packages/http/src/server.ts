@@ -115,6 +115,20 @@ export async function runWorker (): Promise<void> {
 }
 
 /**
+ * V8's young generation (`--max-semi-space-size`, MiB) for the gateway's workers. Left to itself it
+ * grows to 2 x 16 MiB under a download's steady allocation; 4 MiB semi-spaces cost nothing
+ * measurable in throughput (bench/http) and keep each worker about 25 MiB smaller.
+ */
+export const WORKER_SEMI_SPACE_MIB = 4
+
+/** `execArgv` plus the worker semi-space cap, unless it or NODE_OPTIONS already sets one. */
+export function workerExecArgv (execArgv: readonly string[], nodeOptions = ''): string[] {
+  const set = (a: string): boolean => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(a)
+  if (execArgv.some(set) || nodeOptions.split(/\s+/).some(set)) return [...execArgv]
+  return [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`]
+}
+
+/**
  * Start the gateway server. `workers` (default: one per core) > 1 forks node:cluster workers
  * that share the port; 1 serves from this process.
  */
@@ -125,7 +139,7 @@ export async function startGatewayServer (o: GatewayServerOptions): Promise<Gate
 
   const { onRequest: _r, onError: _e, ...wire } = o
   const exec = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
-  cluster.setupPrimary({ exec, execArgv: process.execArgv })
+  cluster.setupPrimary({ exec, execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) })
   const env = { [WORKER_ENV]: JSON.stringify({ ...wire, workers: 1 }) }
   const live = new Set<Worker>()
   let closing = false
