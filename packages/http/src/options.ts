@@ -61,7 +61,7 @@ export interface MountOptions {
   /** Retry-After seconds sent with 503 (default 5) */
   retryAfterSec?: number
   /**
-   * READ buffers shared by this mount's downloads, bytes (default 32 MiB): memory stays within it
+   * READ buffers shared by this mount's downloads, bytes (default 16 MiB): memory stays within it
    * however many clients download (each download always gets one buffer of its own on top). Half
    * is for 1 MiB READs while at most 4 downloads run, half for readChunkBytes READs beyond that.
    */
@@ -152,7 +152,7 @@ export function resolveMount (m: MountOptions): ResolvedMount {
     maxRanges: m.maxRanges ?? 16,
     requestTimeoutMs: m.requestTimeoutMs ?? 30_000,
     retryAfterSec: m.retryAfterSec ?? 5,
-    streamBufferBytes: m.streamBufferBytes ?? 32 * 1024 * 1024,
+    streamBufferBytes: m.streamBufferBytes ?? 16 * 1024 * 1024,
     streamWindow: m.streamWindow ?? 8,
     ...(m.writes !== undefined ? { writes: m.writes } : {}),
     ...(m.volumeOptions !== undefined ? { volumeOptions: m.volumeOptions } : {}),

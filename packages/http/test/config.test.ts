@@ -87,7 +87,7 @@ t.test('upcall options: kv-list and defaults', async t => {
 t.test('download buffer options: kv-list, defaults, validation', async t => {
   t.same(parseMountSpec('volume=v,stream-buffer-bytes=8388608,stream-window=4'), { mountpoint: '/', volume: 'v', servers: ['localhost:24007'], streamBufferBytes: 8388608, streamWindow: 4 })
   const r = resolveMount(parseMountSpec('volume=v'))
-  t.equal(r.streamBufferBytes, 32 * 1024 * 1024)
+  t.equal(r.streamBufferBytes, 16 * 1024 * 1024)
   t.equal(r.streamWindow, 8)
   t.throws(() => resolveMount({ mountpoint: '/', volume: 'v', servers: ['h'], streamWindow: 0 }), /streamWindow must be a positive integer/)
   t.throws(() => resolveMount({ mountpoint: '/', volume: 'v', servers: ['h'], streamBufferBytes: 1.5 }), /streamBufferBytes must be a positive integer/)

@@ -103,7 +103,22 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
   const ac = new AbortController()
   /** buffers of the pool this copy holds (READ in flight, waiting, or being written) */
   let held = 0
-  const give = (b: Buffer): void => { held--; pool.give(b) }
+  // One buffer that came back is kept for this copy's next READ instead of going back to the
+  // pool: when the pool is at its cap, a copy would otherwise give back its only buffer (dropped:
+  // the pool is over its cap) and allocate a new one (it holds none) for every chunk, and V8
+  // frees such garbage only after tens of MiB of it (50 downloads through one gateway: ~40 MiB).
+  let spare: Buffer | undefined
+  const give = (b: Buffer): void => {
+    held--
+    if (spare === undefined) spare = b
+    else pool.give(b)
+  }
+  const take = (): Buffer | undefined => {
+    const b = spare ?? pool.take(held === 0)
+    spare = undefined
+    if (b !== undefined) held++
+    return b
+  }
   const queue: Slot[] = []
   let pos = start
   let eof = pos > last
@@ -130,9 +145,8 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
     for (;;) {
       if (failure !== undefined) throw failure
       while (!eof && queue.length < window && pos <= last) {
-        const buf = pool.take(held === 0)
+        const buf = take()
         if (buf === undefined) break // the pool is at its cap: wait for one of ours to come back
-        held++
         const size = Math.min(chunk, last - pos + 1)
         const slot: Slot = { offset: pos, size, buf }
         pos += size
@@ -180,6 +194,8 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
     // (synchronously: rpc takes its buffer back from the socket), so their buffers can go back
     for (const s of queue) give(s.buf)
     queue.length = 0
+    if (spare !== undefined) pool.give(spare)
+    spare = undefined
     o.signal?.removeEventListener('abort', onAbort)
     dest.removeListener('error', onError)
     dest.removeListener('close', onClose)

@@ -143,6 +143,11 @@ t.test('copies sharing a ReadBufferPool stay within its cap, and each one moves'
   // at most the cap, plus one forced buffer for each copy that held none
   t.ok(peak <= 512 * 1024 + 8 * 128 * 1024, `peak ${peak} bytes of buffers`)
   t.ok(pool.allocatedBytes <= 512 * 1024, `${pool.allocatedBytes} bytes kept after the copies`)
+  // no buffer per chunk: a copy keeps one that came back for its next READ instead of handing it
+  // to a pool over its cap (dropped) and allocating another (192 chunks here)
+  const distinct = new Set(sinks.flatMap(s => [...s.buffers]))
+  const chunks = sinks.reduce((n, s) => n + s.parts.length, 0)
+  t.ok(distinct.size <= 24, `${distinct.size} distinct buffers for ${chunks} chunks`)
   // a failing destination gives its buffers back: the pool is whole for the next copies
   const failing = new Writable({ write (_c, _e, cb) { cb(new Error('nope')) } })
   failing.on('error', () => {})
