@@ -4,7 +4,7 @@ export {
   type GatewayOptions, type GatewayServerOptions, type MountOptions, type WriteOptions, type DotfilePolicy,
   type AccessLogEntry, type ErrorContext, type ResolvedMount,
 } from './options.js'
-export { startGatewayServer, workerExecArgv, WORKER_SEMI_SPACE_MIB, type GatewayServer } from './server.js'
+export { startGatewayServer, WORKER_SEMI_SPACE_MIB, type GatewayServer } from './server.js'
 export { decide, makeEtag, coalesce, type Decision, type Entity, type ByteRange } from './respond.js'
 export { decodePath, isHidden, dotfileStatus } from './path.js'
 export { statusForError, MAPPED_CODES } from './status-map.js'

@@ -1,9 +1,10 @@
 // cp SRC... DST between local paths and volumes, either way (and volume to volume).
 // -r walks the tree: directories are created as the walk reaches them, files are copied by a pool
 // of `jobs` transfers in flight (files over WHOLE_FILE_BYTES stream, at most STREAMS of them at
-// once: each has its own window of WRITEs or READs in flight); -p sets mode and times (directories last, deepest first, since
-// creating entries changes a directory's mtime) and copies user.* xattrs; --resume skips files
-// already at full size and continues shorter ones from their length.
+// once: each has its own window of WRITEs or READs in flight); -p sets mode and times
+// (directories last, deepest first, since creating entries changes a directory's mtime) and
+// copies user.* xattrs; --resume skips files already at full size and continues shorter ones
+// from their length.
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Session, Progress } from '../session.js'
