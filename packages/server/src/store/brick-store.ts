@@ -86,16 +86,25 @@ export class BrickStore {
     const st = fs.lstatSync(this.root)
     if (!st.isDirectory()) throw new Error(`brick ${this.root} is not a directory`)
     this.#journal = Journal.open(path.join(this.root, SIDECAR_DIR, 'journal'), this.#table, opts)
+    try {
+      this.#initRoot(opts.volumeId)
+    } catch (err) {
+      this.#journal.close()
+      throw err
+    }
+  }
+
+  #initRoot (volumeId: string | undefined): void {
     if (!this.#table.get(ROOT_KEY)) {
       const x: Record<string, string> = {}
-      if (opts.volumeId !== undefined) x['trusted.glusterfs.volume-id'] = gfidBytes(opts.volumeId).toString('base64')
+      if (volumeId !== undefined) x['trusted.glusterfs.volume-id'] = gfidBytes(volumeId).toString('base64')
       this.#journal.commit({ k: ROOT_KEY, v: { t: 'd', l: [], x } })
-    } else if (opts.volumeId !== undefined) {
+    } else if (volumeId !== undefined) {
       const have = this.getXattr(ROOT_KEY, 'trusted.glusterfs.volume-id')
-      if (have !== undefined && !have.equals(gfidBytes(opts.volumeId))) {
-        throw new Error(`brick ${this.root} belongs to volume ${gfidKey(have)}, not ${opts.volumeId}`)
+      if (have !== undefined && !have.equals(gfidBytes(volumeId))) {
+        throw new Error(`brick ${this.root} belongs to volume ${gfidKey(have)}, not ${volumeId}`)
       }
-      if (have === undefined) this.setXattrs(ROOT_KEY, new Map([['trusted.glusterfs.volume-id', gfidBytes(opts.volumeId)]]))
+      if (have === undefined) this.setXattrs(ROOT_KEY, new Map([['trusted.glusterfs.volume-id', gfidBytes(volumeId)]]))
     }
   }
 
