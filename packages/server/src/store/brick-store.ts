@@ -179,7 +179,7 @@ export class BrickStore {
     }
     const v: Record<string, unknown> = { t, l: [[parent, name]] }
     if (xattrs !== undefined && xattrs.size > 0) {
-      checkXattrChanges(`gfid ${key}`, [], () => undefined, xattrs, this.#limits, this.#table.xattrBytes)
+      this.checkXattrs(null, xattrs)
       const x: Record<string, string> = {}
       for (const [k, b] of xattrs) Object.defineProperty(x, k, { value: encodeValue(b), enumerable: true, writable: true, configurable: true })
       v.x = x
@@ -249,17 +249,24 @@ export class BrickStore {
   }
 
   /**
+   * Throw what setXattrs (`key` an existing object) or addObject (`key` null: a new one) would
+   * throw for these xattrs, changing nothing: lets a fop refuse before it touches the backend.
+   */
+  checkXattrs (key: string | null, changes: ReadonlyMap<string, Buffer | null>): void {
+    const x = key === null ? undefined : this.#inode(key).x
+    const current = x === undefined ? [] : Object.keys(x).map((n): [string, number] => [n, x[n]!.length])
+    checkXattrChanges(`gfid ${key ?? '(new)'}`, current, n => ownValue(x, n)?.length, changes, this.#limits, this.#table.xattrBytes)
+  }
+
+  /**
    * Set (Buffer) or remove (null) several xattrs in one journal record holding only those.
    * All or nothing: a name of 0 or over 255 bytes → ERANGE, a value over the size limit →
    * E2BIG, an inode's or the store's xattrs over their limit → ENOSPC (xattr-limits.ts), and
    * then nothing changed.
    */
   setXattrs (key: string, changes: Map<string, Buffer | null>): void {
-    const ino = this.#inode(key)
+    this.checkXattrs(key, changes)
     if (changes.size === 0) return
-    const x = ino.x
-    const current = x === undefined ? [] : Object.keys(x).map((n): [string, number] => [n, x[n]!.length])
-    checkXattrChanges(`gfid ${key}`, current, n => ownValue(x, n)?.length, changes, this.#limits, this.#table.xattrBytes)
     const delta: Record<string, string | null> = {}
     for (const [name, v] of changes) {
       Object.defineProperty(delta, name, { value: v === null ? null : encodeValue(v), enumerable: true, writable: true, configurable: true })

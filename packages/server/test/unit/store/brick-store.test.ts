@@ -1,6 +1,7 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
+import { randomUUID } from 'node:crypto'
 import { BrickStore, ROOT_KEY, SIDECAR_DIR, checkName, gfidKey, gfidBytes, newGfid, FopError } from '@gluster-ts/server'
 
 const VOL = '11111111-2222-3333-4444-555555555555'
@@ -32,6 +33,15 @@ t.test('root, volume-id, links, rename of a directory moves its subtree, persist
   t.same([...r.childrenOf(ROOT_KEY).keys()].sort(), ['hard', 'renamed'])
   r.close()
   t.throws(() => new BrickStore(dir, { volumeId: '99999999-2222-3333-4444-555555555555' }), /belongs to volume/)
+})
+
+t.test('gfidKey is the canonical UUID text of the 16 bytes', async t => {
+  for (let i = 0; i < 50; i++) {
+    const u = randomUUID()
+    t.equal(gfidKey(gfidBytes(u)), u)
+  }
+  t.equal(gfidKey(Buffer.from('000102030405060708090a0b0c0d0eff', 'hex')), '00010203-0405-0607-0809-0a0b0c0d0eff')
+  t.throws(() => gfidKey(Buffer.alloc(15)), { code: 'EINVAL' })
 })
 
 t.test('path safety: names that could leave the directory are refused', async t => {
