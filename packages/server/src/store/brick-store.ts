@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto'
 import { Journal } from './journal.js'
 import type { JournalOptions, JournalRecovery } from './journal.js'
 import { FopError } from './fop-error.js'
-import { InodeTable, encodeAttrs, encodeValue, linksOf, ownValue } from './inode-table.js'
+import { InodeTable, encodeAttrs, encodeXattrs, linkCount, linksOf } from './inode-table.js'
+import { xattrEntries, xattrGet } from './xattr-set.js'
 import type { Inode, InodeAttrs, ObjectType } from './inode-table.js'
 import { checkXattrChanges, xattrLimits } from './xattr-limits.js'
 import type { XattrLimitOptions, XattrLimits } from './xattr-limits.js'
@@ -180,9 +181,7 @@ export class BrickStore {
     const v: Record<string, unknown> = { t, l: [[parent, name]] }
     if (xattrs !== undefined && xattrs.size > 0) {
       this.checkXattrs(null, xattrs)
-      const x: Record<string, string> = {}
-      for (const [k, b] of xattrs) Object.defineProperty(x, k, { value: encodeValue(b), enumerable: true, writable: true, configurable: true })
-      v.x = x
+      v.x = encodeXattrs(xattrs)
     }
     if (attrs !== undefined) v.a = encodeAttrs(checkAttrs(key, t, attrs, true))
     this.#unlinkName(parent, name)
@@ -202,7 +201,7 @@ export class BrickStore {
     if (key === undefined) return undefined
     const ino = this.#table.get(key)
     if (ino === undefined) return { key, linksLeft: 0 }
-    const linksLeft = (ino.p === '' ? 0 : 1 + (ino.more?.length ?? 0)) - 1
+    const linksLeft = linkCount(ino) - 1
     if (linksLeft === 0 && opts.keepRecord !== true) this.#journal.commit({ k: key, d: 1 })
     else this.#journal.commit({ k: key, lr: [parent, name] })
     return { key, linksLeft }
@@ -237,14 +236,13 @@ export class BrickStore {
   }
 
   getXattr (key: string, name: string): Buffer | undefined {
-    const v = ownValue(this.#table.get(key)?.x, name)
+    const v = xattrGet(this.#table.get(key)?.x, name)
     return v === undefined ? undefined : Buffer.from(v, 'latin1')
   }
 
   xattrs (key: string): Map<string, Buffer> {
-    const x = this.#table.get(key)?.x
     const out = new Map<string, Buffer>()
-    if (x !== undefined) for (const name of Object.keys(x)) out.set(name, Buffer.from(x[name]!, 'latin1'))
+    for (const [name, v] of xattrEntries(this.#table.get(key)?.x)) out.set(name, Buffer.from(v, 'latin1'))
     return out
   }
 
@@ -254,8 +252,8 @@ export class BrickStore {
    */
   checkXattrs (key: string | null, changes: ReadonlyMap<string, Buffer | null>): void {
     const x = key === null ? undefined : this.#inode(key).x
-    const current = x === undefined ? [] : Object.keys(x).map((n): [string, number] => [n, x[n]!.length])
-    checkXattrChanges(`gfid ${key ?? '(new)'}`, current, n => ownValue(x, n)?.length, changes, this.#limits, this.#table.xattrBytes)
+    const current = [...xattrEntries(x)].map(([n, v]): [string, number] => [n, v.length])
+    checkXattrChanges(`gfid ${key ?? '(new)'}`, current, n => xattrGet(x, n)?.length, changes, this.#limits, this.#table.xattrBytes)
   }
 
   /**
@@ -267,11 +265,7 @@ export class BrickStore {
   setXattrs (key: string, changes: Map<string, Buffer | null>): void {
     this.checkXattrs(key, changes)
     if (changes.size === 0) return
-    const delta: Record<string, string | null> = {}
-    for (const [name, v] of changes) {
-      Object.defineProperty(delta, name, { value: v === null ? null : encodeValue(v), enumerable: true, writable: true, configurable: true })
-    }
-    this.#journal.commit({ k: key, x: delta })
+    this.#journal.commit({ k: key, x: encodeXattrs(changes) })
   }
 
   /**

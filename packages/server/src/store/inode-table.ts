@@ -18,6 +18,8 @@
 // `x` the xattrs (name → base64), `a` all four attributes. Records of version 1 have no `a`.
 import type { JournalRecord, JournalState } from './journal.js'
 import { xattrCost } from './xattr-limits.js'
+import { xattrDelete, xattrEntries, xattrGet, xattrSet } from './xattr-set.js'
+import type { XattrSet } from './xattr-set.js'
 
 export type ObjectType = 'd' | 'f' | 'l' | 'o'
 
@@ -39,7 +41,7 @@ export class Inode {
   /** the other links (hard links) */
   more: Array<[string, string]> | undefined = undefined
   /** xattrs: name → value, one char per byte (latin1 strings take a third of base64's memory) */
-  x: Record<string, string> | undefined = undefined
+  x: XattrSet | undefined = undefined
   /** -1 until the attributes are known (objects recorded by version 1) */
   mode = -1
   uid = 0
@@ -65,14 +67,20 @@ export function encodeValue (v: Buffer | string): string {
   return (typeof v === 'string' ? Buffer.from(v, 'latin1') : v).toString('base64')
 }
 
-/** Read an own property only (xattr names are anything a client sends: `constructor`, `__proto__`). */
-export function ownValue (x: Record<string, string> | undefined, name: string): string | undefined {
-  return x !== undefined && Object.hasOwn(x, name) ? x[name] : undefined
-}
-
-function setOwn (x: Record<string, string>, name: string, value: string): void {
+function setOwn<V> (x: Record<string, V>, name: string, value: V): void {
   if (name === '__proto__') Object.defineProperty(x, name, { value, writable: true, enumerable: true, configurable: true })
   else x[name] = value
+}
+
+/** The `x` of a record: each value as base64 (a name may be anything, `__proto__` included). */
+export function encodeXattrs (entries: Iterable<[string, Buffer | string | null]>): Record<string, string | null> {
+  const x: Record<string, string | null> = {}
+  for (const [name, v] of entries) setOwn(x, name, v === null ? null : encodeValue(v))
+  return x
+}
+
+export function linkCount (ino: Inode): number {
+  return ino.p === '' ? 0 : 1 + (ino.more?.length ?? 0)
 }
 
 export function linksOf (ino: Inode): Array<[string, string]> {
@@ -216,11 +224,7 @@ export class InodeTable implements JournalState {
   * records (): Generator<JournalRecord> {
     for (const [k, ino] of this.#objs) {
       const v: Record<string, unknown> = { t: ino.t, l: linksOf(ino) }
-      if (ino.x !== undefined) {
-        const x: Record<string, string> = {}
-        for (const name of Object.keys(ino.x)) setOwn(x, name, encodeValue(ino.x[name]!))
-        v.x = x
-      }
+      if (ino.x !== undefined) v.x = encodeXattrs(xattrEntries(ino.x))
       if (ino.mode >= 0) v.a = encodeAttrs({ mode: ino.mode, uid: ino.uid, gid: ino.gid, rdev: BigInt(ino.rdev) })
       yield { k, v }
     }
@@ -245,7 +249,7 @@ export class InodeTable implements JournalState {
 
   #remove (k: string, ino: Inode): void {
     for (const [p, n] of linksOf(ino)) this.#unbind(p, n, k)
-    if (ino.x !== undefined) for (const name of Object.keys(ino.x)) this.#xattrBytes -= xattrCost(name, ino.x[name]!.length)
+    for (const [name, value] of xattrEntries(ino.x)) this.#xattrBytes -= xattrCost(name, value.length)
     this.#objs.delete(k)
   }
 
@@ -295,17 +299,16 @@ export class InodeTable implements JournalState {
     if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error(`journal: xattrs ${JSON.stringify(x)}`)
     for (const name of Object.keys(x)) {
       const b64 = (x as Record<string, unknown>)[name]
-      const old = ownValue(ino.x, name)
-      if (old !== undefined) {
-        this.#xattrBytes -= xattrCost(name, old.length)
-        delete ino.x![name]
+      const old = xattrGet(ino.x, name)
+      if (old !== undefined) this.#xattrBytes -= xattrCost(name, old.length)
+      if (b64 === null) {
+        ino.x = xattrDelete(ino.x, name)
+        continue
       }
-      if (b64 === null) continue
       const value = decodeValue(b64)
-      setOwn(ino.x ??= {}, name, value)
+      ino.x = xattrSet(ino.x, name, value)
       this.#xattrBytes += xattrCost(name, value.length)
     }
-    if (ino.x !== undefined && Object.keys(ino.x).length === 0) ino.x = undefined
   }
 
   #setAttrs (ino: Inode, a: unknown): void {
