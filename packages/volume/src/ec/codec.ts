@@ -6,7 +6,7 @@ import { GlusterError } from '@gluster-ts/rpc'
 import { EC_CHUNK_BYTES, checkGeometry, decodingMatrix, encodingRow } from './matrix.js'
 import type { Kernel, KernelFactory, KernelLayout } from './kernel.js'
 import { jsKernel } from './js-kernel.js'
-import { wasmKernel, wasmSimdSupported } from './wasm-kernel.js'
+import { wasmKernel, wasmMemory, wasmSimdSupported } from './wasm-kernel.js'
 import { compileMatrix } from './xor-program.js'
 
 export type EcEngine = 'wasm-simd' | 'js'
@@ -78,7 +78,7 @@ class Codec implements EcCodec {
     this.#fragBase = this.#block * this.stripeBytes
     this.#regionBytes = this.#fragBase + this.n * this.#block * EC_CHUNK_BYTES
     if (engine === 'wasm-simd') {
-      const memory = new WebAssembly.Memory({ initial: Math.ceil(this.#regionBytes / 65536) })
+      const memory = wasmMemory(this.#regionBytes)
       this.#factory = (program, layout) => wasmKernel(program, layout, memory)
     } else {
       this.#factory = (program, layout, regionBytes) => jsKernel(program, layout, regionBytes)

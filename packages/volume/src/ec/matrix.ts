@@ -35,7 +35,7 @@ export function encodingRow (brick: number, k: number): number[] {
 export function invertMatrix (m: readonly (readonly number[])[]): number[][] {
   const size = m.length
   const a = m.map(row => [...row])
-  const inv = m.map((_, i) => m.map((__, j) => (i === j ? 1 : 0)))
+  const inv: number[][] = m.map((_, i) => m.map((__, j) => (i === j ? 1 : 0)))
   for (let col = 0; col < size; col++) {
     let pivot = col
     while (pivot < size && a[pivot]![col] === 0) pivot++

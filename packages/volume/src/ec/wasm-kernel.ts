@@ -22,6 +22,22 @@ const OP = {
 const SIMD = { load: 0x00, store: 0x0b, const: 0x0c, xor: 0x51 } as const
 const LANES = PLANE_BYTES / 16
 
+/** The part of the WebAssembly JS API used here (typed locally: @types/node 20 has none). */
+export interface WasmMemory { readonly buffer: ArrayBuffer }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> }
+  Memory: new (descriptor: { initial: number }) => WasmMemory
+  validate: (bytes: Uint8Array) => boolean
+}
+const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+
+/** A memory for the kernels of one codec: `bytes` rounded up to whole 64 KiB pages. */
+export function wasmMemory (bytes: number): WasmMemory {
+  if (wasm === undefined) throw new Error('no WebAssembly in this runtime')
+  return new wasm.Memory({ initial: Math.ceil(bytes / 65536) })
+}
+
 function uleb (out: number[], v: number): void {
   do {
     let b = v & 0x7f
@@ -132,10 +148,11 @@ export function kernelModuleBytes (program: XorProgram, layout: KernelLayout, pa
   return Uint8Array.from(out)
 }
 
-export function wasmKernel (program: XorProgram, layout: KernelLayout, memory: WebAssembly.Memory): Kernel {
+export function wasmKernel (program: XorProgram, layout: KernelLayout, memory: WasmMemory): Kernel {
+  if (wasm === undefined) throw new Error('no WebAssembly in this runtime')
   const pages = memory.buffer.byteLength / 65536
-  const mod = new WebAssembly.Module(kernelModuleBytes(program, layout, pages))
-  const inst = new WebAssembly.Instance(mod, { e: { m: memory } })
+  const mod = new wasm.Module(kernelModuleBytes(program, layout, pages))
+  const inst = new wasm.Instance(mod, { e: { m: memory } })
   const run = inst.exports['run'] as (stripes: number) => void
   return { memory: new Uint8Array(memory.buffer), run }
 }
@@ -148,10 +165,10 @@ export function wasmSimdSupported (): boolean {
     try {
       const probe = kernelModuleBytes({ inputs: 1, outputs: 1, ops: new Int32Array([0, 1]), out: new Int32Array([8, 1, 2, 3, 4, 5, 6, 7]) },
         { inBase: 0, inStripe: 512, inChunk: 512, outBase: 512, outStripe: 512, outChunk: 512 }, 1)
-      simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(probe)
+      simdSupported = wasm !== undefined && wasm.validate(probe)
     } catch {
       simdSupported = false
     }
   }
-  return simdSupported
+  return simdSupported === true
 }
