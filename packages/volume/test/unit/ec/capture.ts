@@ -29,25 +29,21 @@ export function capturedFiles (): Array<{ name: string, size: number, content: B
   })
 }
 
-/** Expected sha256 of each input (sha256s.txt: src-N.bin, exp-N.bin). */
-export function inputHashes (): Map<string, string> {
+/** A `sha256sum` listing: file name → hash. */
+function hashList (file: string): Map<string, string> {
   const m = new Map<string, string>()
-  for (const line of readFileSync(FIXTURES + 'sha256s.txt', 'utf8').split('\n')) {
+  for (const line of readFileSync(FIXTURES + file, 'utf8').split('\n')) {
     const [h, f] = line.trim().split(/\s+/)
     if (h !== undefined && f !== undefined) m.set(f, h)
   }
   return m
 }
 
+/** Expected sha256 of each input (sha256s.txt: src-N.bin, exp-N.bin). */
+export const inputHashes = (): Map<string, string> => hashList('sha256s.txt')
+
 /** sha256 of every captured fragment file, by file name (brick<i>-f<N>.bin). */
-export function fragmentHashes (): Map<string, string> {
-  const m = new Map<string, string>()
-  for (const line of readFileSync(FIXTURES + 'fragments.sha256', 'utf8').split('\n')) {
-    const [h, f] = line.trim().split(/\s+/)
-    if (h !== undefined && f !== undefined) m.set(f, h)
-  }
-  return m
-}
+export const fragmentHashes = (): Map<string, string> => hashList('fragments.sha256')
 
 /** A captured fragment file: the committed copy, else the shared capture, else undefined. */
 export function capturedFragment (brick: number, name: string): Buffer | undefined {
