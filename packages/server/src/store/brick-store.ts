@@ -252,8 +252,7 @@ export class BrickStore {
    */
   checkXattrs (key: string | null, changes: ReadonlyMap<string, Buffer | null>): void {
     const x = key === null ? undefined : this.#inode(key).x
-    const current = [...xattrEntries(x)].map(([n, v]): [string, number] => [n, v.length])
-    checkXattrChanges(`gfid ${key ?? '(new)'}`, current, n => xattrGet(x, n)?.length, changes, this.#limits, this.#table.xattrBytes)
+    checkXattrChanges(key, xattrEntries(x), n => xattrGet(x, n), changes, this.#limits, this.#table.xattrBytes)
   }
 
   /**

@@ -72,66 +72,73 @@ export function isInternalXattr (name: string): boolean {
   return name.startsWith('trusted.afr.') || name.startsWith('trusted.glusterfs.dht') || name === 'trusted.glusterfs.volume-id'
 }
 
+/** UTF-8 length of a name; names are nearly always ASCII, and Buffer.byteLength is a native call. */
+export function nameBytes (name: string): number {
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return Buffer.byteLength(name, 'utf8')
+  return name.length
+}
+
 /** What an entry costs the store-wide budget. */
 export function xattrCost (name: string, valueBytes: number): number {
-  return Buffer.byteLength(name, 'utf8') + valueBytes + XATTR_ENTRY_OVERHEAD_BYTES
+  return nameBytes(name) + valueBytes + XATTR_ENTRY_OVERHEAD_BYTES
 }
 
 /** The sums each limit is about, for one inode. */
 interface Usage { client: number, internal: number, list: number, storeClient: number, storeInternal: number }
 
-function usageOf (values: Iterable<[string, number]>): Usage {
-  const u: Usage = { client: 0, internal: 0, list: 0, storeClient: 0, storeInternal: 0 }
-  for (const [name, len] of values) add(u, name, len, 1)
-  return u
-}
-
 function add (u: Usage, name: string, valueBytes: number, sign: 1 | -1): void {
-  const nameBytes = Buffer.byteLength(name, 'utf8')
-  const cost = sign * (nameBytes + valueBytes + XATTR_ENTRY_OVERHEAD_BYTES)
+  const n = nameBytes(name)
+  const cost = sign * (n + valueBytes + XATTR_ENTRY_OVERHEAD_BYTES)
   if (isInternalXattr(name)) {
-    u.internal += sign * (nameBytes + valueBytes)
+    u.internal += sign * (n + valueBytes)
     u.storeInternal += cost
   } else {
-    u.client += sign * (nameBytes + valueBytes)
+    u.client += sign * (n + valueBytes)
     u.storeClient += cost
   }
-  u.list += sign * (nameBytes + 1)
+  u.list += sign * (n + 1)
+}
+
+function whatOf (key: string | null): string { return `gfid ${key ?? '(new)'}` }
+
+/** Is a sum over its limit, and larger than before? */
+function grows (before: Usage, after: Usage, sum: keyof Usage, limit: number): boolean {
+  return after[sum] > limit && after[sum] > before[sum]
 }
 
 /**
- * Check `changes` (a value to set, null to remove) against an inode's current xattrs (name,
- * value length) and the store's usage; throw the FopError Linux would give, before anything
- * changes. Returns how much the store-wide usage grows (negative when it shrinks). A limit only
- * refuses a change that makes its sum grow, so that an inode over a lowered limit can still
- * shrink.
+ * Check `changes` (a value to set, null to remove) for the object `key` (null: a new one)
+ * against its current xattrs and the store's usage; throw the FopError Linux would give, before
+ * anything changes. Returns how much the store-wide usage grows (negative when it shrinks). A
+ * limit only refuses a change that makes its sum grow, so that an inode over a lowered limit can
+ * still shrink.
  */
 export function checkXattrChanges (
-  what: string, current: Iterable<[string, number]>, valueLength: (name: string) => number | undefined,
+  key: string | null, current: Iterable<[string, string]>, lookup: (name: string) => string | undefined,
   changes: ReadonlyMap<string, Buffer | null>, limits: XattrLimits, storeBytes: number,
 ): number {
-  const before = usageOf(current)
+  const before: Usage = { client: 0, internal: 0, list: 0, storeClient: 0, storeInternal: 0 }
+  for (const [name, value] of current) add(before, name, value.length, 1)
   const after = { ...before }
   let newClientName = false
   for (const [name, value] of changes) {
-    const old = valueLength(name)
+    const old = lookup(name)
     if (value !== null) {
-      const nameBytes = Buffer.byteLength(name, 'utf8')
-      if (nameBytes === 0 || nameBytes > XATTR_NAME_MAX) throw new FopError('ERANGE', `${what}: xattr name of ${nameBytes} bytes (1 to ${XATTR_NAME_MAX})`)
-      if (value.length > limits.xattrValueMaxBytes) throw new FopError('E2BIG', `${what}: xattr ${name} value of ${value.length} bytes (at most ${limits.xattrValueMaxBytes})`)
+      const n = nameBytes(name)
+      if (n === 0 || n > XATTR_NAME_MAX) throw new FopError('ERANGE', `${whatOf(key)}: xattr name of ${n} bytes (1 to ${XATTR_NAME_MAX})`)
+      if (value.length > limits.xattrValueMaxBytes) throw new FopError('E2BIG', `${whatOf(key)}: xattr ${name} value of ${value.length} bytes (at most ${limits.xattrValueMaxBytes})`)
       if (old === undefined && !isInternalXattr(name)) newClientName = true
     }
-    if (old !== undefined) add(after, name, old, -1)
+    if (old !== undefined) add(after, name, old.length, -1)
     if (value !== null) add(after, name, value.length, 1)
   }
-  const grows = (sum: keyof Usage, limit: number): boolean => after[sum] > limit && after[sum] > before[sum]
-  if (grows('client', limits.xattrInodeMaxBytes)) throw new FopError('ENOSPC', `${what}: ${after.client} bytes of xattrs (at most ${limits.xattrInodeMaxBytes} per inode)`)
-  if (grows('internal', limits.xattrInternalMaxBytes)) throw new FopError('ENOSPC', `${what}: ${after.internal} bytes of translator xattrs (at most ${limits.xattrInternalMaxBytes} per inode)`)
-  if (newClientName && grows('list', XATTR_LIST_MAX)) throw new FopError('ENOSPC', `${what}: xattr names would take ${after.list} bytes to list (at most ${XATTR_LIST_MAX})`)
+  if (grows(before, after, 'client', limits.xattrInodeMaxBytes)) throw new FopError('ENOSPC', `${whatOf(key)}: ${after.client} bytes of xattrs (at most ${limits.xattrInodeMaxBytes} per inode)`)
+  if (grows(before, after, 'internal', limits.xattrInternalMaxBytes)) throw new FopError('ENOSPC', `${whatOf(key)}: ${after.internal} bytes of translator xattrs (at most ${limits.xattrInternalMaxBytes} per inode)`)
+  if (newClientName && grows(before, after, 'list', XATTR_LIST_MAX)) throw new FopError('ENOSPC', `${whatOf(key)}: xattr names would take ${after.list} bytes to list (at most ${XATTR_LIST_MAX})`)
   const grow = after.storeClient + after.storeInternal - before.storeClient - before.storeInternal
   if (grow > 0) {
     const limit = after.storeClient > before.storeClient ? limits.xattrStoreMaxBytes : limits.xattrStoreMaxBytes * 1.25
-    if (storeBytes + grow > limit) throw new FopError('ENOSPC', `${what}: the store's xattrs would take ${storeBytes + grow} bytes (at most ${limit})`)
+    if (storeBytes + grow > limit) throw new FopError('ENOSPC', `${whatOf(key)}: the store's xattrs would take ${storeBytes + grow} bytes (at most ${limit})`)
   }
   return grow
 }

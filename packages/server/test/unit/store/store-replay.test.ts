@@ -175,8 +175,8 @@ t.test('random link, rename, unlink, xattr and attr sequences replay to the same
     const before = consistent(s, keys)
     s.close()
     return before && reopensAs(dir, keys, want)
-  }), { numRuns: 150, seed: 13 })
-  t.pass('150 sequences replayed')
+  }), { numRuns: 100, seed: 13 })
+  t.pass('100 sequences replayed')
 })
 
 t.test('a crash between writing the snapshot and emptying the log: the old log over the new snapshot changes nothing', async t => {
@@ -192,8 +192,8 @@ t.test('a crash between writing the snapshot and emptying the log: the old log o
     fs.writeFileSync(logOf(dir), log)
     // the links are the same set; which one comes first may differ, and any of them is a path
     return reopensAs(dir, keys, want, sortedLinks)
-  }), { numRuns: 150, seed: 13 })
-  t.pass('150 sequences replayed over their own snapshot')
+  }), { numRuns: 100, seed: 13 })
+  t.pass('100 sequences replayed over their own snapshot')
 })
 
 t.test('replaying the tricky sequences over their snapshot', async t => {
