@@ -1,6 +1,6 @@
 export { Brick } from './brick.js'
 export type { BrickOptions } from './brick.js'
-export { BrickStore, SIDECAR_DIR, ROOT_KEY, gfidKey, gfidBytes, newGfid, checkName } from './store/brick-store.js'
+export { BrickStore, SIDECAR_DIR, ROOT_KEY, LINK_MAX, gfidKey, gfidBytes, newGfid, checkName } from './store/brick-store.js'
 export type { BrickStoreOptions, ObjectType, InodeAttrs } from './store/brick-store.js'
 export {
   XATTR_NAME_MAX, XATTR_SIZE_MAX, XATTR_LIST_MAX, XATTR_INODE_MAX_BYTES, XATTR_INTERNAL_MAX_BYTES,

@@ -52,9 +52,17 @@ export function isNullGfid (gfid: Buffer): boolean {
 /** A random gfid (UUID v4) as 16 bytes. */
 export function newGfid (): Buffer { return gfidBytes(randomUUID()) }
 
+/**
+ * Most links one object may have (EMLINK beyond): ext4's EXT4_LINK_MAX. Each link costs the
+ * store memory and a search among the object's links, so it is bounded on every backend.
+ */
+export const LINK_MAX = 65000
+
 export interface BrickStoreOptions extends JournalOptions, XattrLimitOptions {
   /** the volume's UUID text; stored as trusted.glusterfs.volume-id on the root */
   volumeId?: string
+  /** Most links per object (EMLINK beyond). Default LINK_MAX. */
+  linkMax?: number
 }
 
 const S_IFMT = 0o170000
@@ -79,10 +87,12 @@ export class BrickStore {
   readonly #table = new InodeTable()
   readonly #journal: Journal
   readonly #limits: XattrLimits
+  readonly #linkMax: number
 
   constructor (root: string, opts: BrickStoreOptions = {}) {
     this.root = path.resolve(root)
     this.#limits = xattrLimits(opts)
+    this.#linkMax = opts.linkMax ?? LINK_MAX
     fs.mkdirSync(this.root, { recursive: true })
     const st = fs.lstatSync(this.root)
     if (!st.isDirectory()) throw new Error(`brick ${this.root} is not a directory`)
@@ -188,9 +198,15 @@ export class BrickStore {
     this.#journal.commit({ k: key, v })
   }
 
+  /** Throw what addLink would (ESTALE, EMLINK), changing nothing: check before linking the backend. */
+  checkLink (key: string): void {
+    if (linkCount(this.#inode(key)) >= this.#linkMax) throw new FopError('EMLINK', `gfid ${key} has ${this.#linkMax} links already`)
+  }
+
+  /** Record a new link `parent/name` of an existing object (ESTALE when unknown, EMLINK at linkMax). */
   addLink (key: string, parent: string, name: string): void {
-    this.#inode(key)
     if (this.child(parent, name) === key) return
+    this.checkLink(key)
     this.#unlinkName(parent, name)
     this.#journal.commit({ k: key, la: [parent, name] })
   }

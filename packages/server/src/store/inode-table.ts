@@ -90,11 +90,6 @@ export function linksOf (ino: Inode): Array<[string, string]> {
   return out
 }
 
-function hasLink (ino: Inode, p: string, n: string): boolean {
-  if (ino.p === p && ino.n === n) return true
-  return ino.more?.some(([q, m]) => q === p && m === n) ?? false
-}
-
 function addLink (ino: Inode, p: string, n: string): void {
   if (ino.p === '') {
     ino.p = p
@@ -254,14 +249,15 @@ export class InodeTable implements JournalState {
   }
 
   #link (k: string, ino: Inode, p: string, n: string): void {
-    if (hasLink(ino, p, n)) return
+    // the directory entry and the object's links always agree, and the entry is one lookup
+    if (this.child(p, n) === k) return
     addLink(ino, this.#bind(p, n, k), n)
   }
 
   #move (k: string, ino: Inode, p: string, n: string, p2: string, n2: string): void {
     if (p === p2 && n === n2) return
-    const had = hasLink(ino, p, n)
-    if (hasLink(ino, p2, n2)) {
+    const had = this.child(p, n) === k
+    if (this.child(p2, n2) === k) {
       // both names were links of this object already: the old one goes
       if (had && removeLink(ino, p, n)) this.#unbind(p, n, k)
       return

@@ -2,7 +2,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { BrickStore, ROOT_KEY, SIDECAR_DIR, checkName, gfidKey, gfidBytes, newGfid, FopError } from '@gluster-ts/server'
+import { BrickStore, ROOT_KEY, LINK_MAX, SIDECAR_DIR, checkName, gfidKey, gfidBytes, newGfid, FopError } from '@gluster-ts/server'
 
 const VOL = '11111111-2222-3333-4444-555555555555'
 
@@ -148,4 +148,22 @@ t.test('many xattrs on one inode (the set changes form past 8): a model map agre
   t.same(q.xattrs(f), new Map())
   t.equal(q.xattrBytes, 0, 'the budget is given back')
   q.close()
+})
+
+t.test('links: at most linkMax per object (EMLINK), checkLink says so beforehand', async t => {
+  t.equal(LINK_MAX, 65000)
+  const s = new BrickStore(t.testdir(), { linkMax: 3 })
+  t.teardown(() => { s.close() })
+  const f = gfidKey(newGfid())
+  s.addObject(f, 'f', ROOT_KEY, 'a')
+  s.addLink(f, ROOT_KEY, 'b')
+  s.addLink(f, ROOT_KEY, 'c')
+  t.throws(() => { s.checkLink(f) }, { code: 'EMLINK' })
+  t.throws(() => { s.addLink(f, ROOT_KEY, 'd') }, { code: 'EMLINK' })
+  t.doesNotThrow(() => { s.addLink(f, ROOT_KEY, 'c') }, 'an existing link is no new one')
+  t.equal(s.child(ROOT_KEY, 'd'), undefined)
+  t.throws(() => { s.checkLink(gfidKey(newGfid())) }, { code: 'ESTALE' })
+  s.removeLink(ROOT_KEY, 'a')
+  s.addLink(f, ROOT_KEY, 'd')
+  t.same(s.links(f), [[ROOT_KEY, 'b'], [ROOT_KEY, 'c'], [ROOT_KEY, 'd']])
 })
