@@ -1,0 +1,304 @@
+// Fd fops: open files and directories, their data, listings and attributes through the fd.
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { GF_ANON_FD, GfSeekWhat, GfOpenFlags, gfxDictBytes } from '@gluster-ts/rpc'
+import { ROOT_KEY, SIDECAR_DIR, gfidKey, gfidBytes } from '../store/brick-store.js'
+import { FopError } from '../store/fop-error.js'
+import { toIatt, ZERO_IATT, direntTypeOf, inoOf } from '../store/posix.js'
+import { lstat } from '../brick.js'
+import type { FileHandle } from 'node:fs/promises'
+import type { BigIntStats } from 'node:fs'
+import type { GfxDict, GfxDirplist, GfxDirlist } from '@gluster-ts/rpc'
+import type { Brick, ClientState } from '../brick.js'
+import { applySetattr } from './inode.js'
+import type { FopFn } from './reply.js'
+import { ok, ENOENT } from './reply.js'
+
+const MAX_READ_BYTES = 4 * 1024 * 1024
+
+export const open: FopFn<'OPEN'> = async (b, a, _ctx, cs) => {
+  const { key, p, st } = await b.inode(a.gfid)
+  if (st.isDirectory()) throw new FopError('EISDIR')
+  if (!st.isFile()) throw new FopError(st.isSymbolicLink() ? 'ELOOP' : 'EINVAL')
+  const fh = await fsp.open(p, openFlags(a.flags, b.opts.arbiter))
+  const fd = b.allocFd(cs, { kind: 'file', key, fh, flags: a.flags })
+  return { ...ok, fd }
+}
+
+export const read: FopFn<'READ'> = async (b, a, ctx) => {
+  if (b.opts.arbiter) throw new FopError('ENOSYS')
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+  try {
+    const size = Math.min(a.size, MAX_READ_BYTES)
+    const buf = Buffer.allocUnsafe(size)
+    let n = 0
+    while (n < size) {
+      const r = await fd.fh.read(buf, n, size - n, Number(a.offset) + n)
+      if (r.bytesRead === 0) break
+      n += r.bytesRead
+    }
+    const st = await fd.fh.stat({ bigint: true })
+    const eof = a.offset + BigInt(n) >= st.size
+    // the bytes go out as their own chunk after gfx_read_rsp (gluster-wire.md §8)
+    return { op_ret: n, op_errno: eof ? ENOENT : 0, stat: toIatt(fd.key, st), size: n, xdata: null, data: buf.subarray(0, n) }
+  } finally { await done() }
+}
+
+export const write: FopFn<'WRITE'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+  try {
+    const pre = await fd.fh.stat({ bigint: true })
+    if (!b.opts.arbiter) {
+      let n = 0
+      let pos = writePosition(fd.flags, a.offset, pre.size)
+      while (n < a.data.length) {
+        const r = await fd.fh.write(a.data, n, a.data.length - n, pos)
+        n += r.bytesWritten
+        pos += r.bytesWritten
+      }
+    }
+    await b.stamp(ctx, { fh: fd.fh, st: pre })
+    const post = await fd.fh.stat({ bigint: true })
+    return { op_ret: a.data.length, op_errno: 0, xdata: null, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, post) }
+  } finally { await done() }
+})
+
+export const flush: FopFn<'FLUSH'> = async (b, a, ctx) => {
+  const { done } = await b.fd(ctx, a.fd, a.gfid)
+  await done()
+  return ok
+}
+
+export const fsync: FopFn<'FSYNC'> = async (b, a, ctx) => {
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+  try {
+    const pre = await fd.fh.stat({ bigint: true })
+    if (a.data !== 0) await fd.fh.datasync()
+    else await fd.fh.sync()
+    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+  } finally { await done() }
+}
+
+export const release: FopFn<'RELEASE'> = async (b, a, _ctx, cs) => {
+  const fd = cs.fds.get(a.fd)
+  if (fd !== undefined) {
+    cs.fds.delete(a.fd)
+    await b.closeFd(fd)
+  }
+  return ok
+}
+
+export const opendir: FopFn<'OPENDIR'> = async (b, a, _ctx, cs) => {
+  const { key, st } = await b.inode(a.gfid)
+  if (!st.isDirectory()) throw new FopError('ENOTDIR')
+  return { ...ok, fd: b.allocFd(cs, { kind: 'dir', key }) }
+}
+
+export const readdir: FopFn<'READDIR'> = async (b, a, _ctx, cs) => {
+  const { entries, eof } = await listDir(b, cs, a.fd, a.offset, a.size, false, null)
+  return { op_ret: entries.length, op_errno: eof ? ENOENT : 0, xdata: null, reply: entries as GfxDirlist[] }
+}
+
+export const readdirp: FopFn<'READDIRP'> = async (b, a, _ctx, cs) => {
+  const { entries, eof } = await listDir(b, cs, a.fd, a.offset, a.size, true, a.xdata)
+  return { op_ret: entries.length, op_errno: eof ? ENOENT : 0, xdata: null, reply: entries as GfxDirplist[] }
+}
+
+export const releasedir: FopFn<'RELEASEDIR'> = async (b, a, _ctx, cs) => {
+  cs.fds.delete(a.fd)
+  return ok
+}
+
+export const fsyncdir: FopFn<'FSYNCDIR'> = async () => ok
+
+export const fstat: FopFn<'FSTAT'> = async (b, a, ctx, cs) => {
+  // a directory fd (AFR fstats the fd of an opendir, e.g. while a brick is down): lstat its path
+  const dirFd = a.fd === GF_ANON_FD ? undefined : cs.fds.get(a.fd)
+  if (dirFd?.kind === 'dir' || (a.fd === GF_ANON_FD && b.store.has(gfidKey(a.gfid)) && (await b.inode(a.gfid)).st.isDirectory())) {
+    const key = b.fdKey(cs, a.fd, a.gfid)
+    const p = b.store.pathOf(key)
+    const st = await lstat(p)
+    const xdata = a.xdata !== null && a.xdata.size > 0 ? await b.fillXdata(key, p, st, a.xdata) : null
+    return { ...ok, xdata, stat: toIatt(key, st) }
+  }
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+  try {
+    const st = await fd.fh.stat({ bigint: true })
+    let xdata: GfxDict = null
+    if (a.xdata !== null && a.xdata.size > 0 && b.store.has(fd.key)) {
+      let p: string | undefined
+      try { p = b.store.pathOf(fd.key) } catch {}
+      if (p !== undefined) xdata = await b.fillXdata(fd.key, p, st, a.xdata)
+    }
+    return { ...ok, xdata, stat: toIatt(fd.key, st) }
+  } finally { await done() }
+}
+
+export const fsetattr: FopFn<'FSETATTR'> = async (b, a, ctx, cs) => {
+  if (a.fd !== GF_ANON_FD && cs.fds.get(a.fd)?.kind === 'dir') {
+    // a directory fd: set the attributes by path
+    const key = b.fdKey(cs, a.fd, a.gfid)
+    const p = b.store.pathOf(key)
+    const st = await lstat(p)
+    await applySetattr(p, st, a.stbuf, a.valid, undefined, b.opts.arbiter)
+    return { ...ok, prestat: toIatt(key, st), poststat: await b.iattOf(key) }
+  }
+  return b.sizeSerial(a.gfid, a.valid, async () => {
+    const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+    try {
+      const st = await fd.fh.stat({ bigint: true })
+      await applySetattr(undefined, st, a.stbuf, a.valid, fd.fh, b.opts.arbiter)
+      return { ...ok, prestat: toIatt(fd.key, st), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+    } finally { await done() }
+  })
+}
+
+export const ftruncate: FopFn<'FTRUNCATE'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+  try {
+    const pre = await fd.fh.stat({ bigint: true })
+    if (!b.opts.arbiter) await fd.fh.truncate(Number(a.offset))
+    await b.stamp(ctx, { fh: fd.fh, st: pre })
+    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+  } finally { await done() }
+})
+
+export const fallocate: FopFn<'FALLOCATE'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+  try {
+    const pre = await fd.fh.stat({ bigint: true })
+    const KEEP_SIZE = 0x1
+    const PUNCH_HOLE = 0x2
+    if (!b.opts.arbiter) {
+      if ((a.flags & PUNCH_HOLE) !== 0) {
+        await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
+      } else if ((a.flags & KEEP_SIZE) === 0 && a.offset + a.size > pre.size) {
+        await fd.fh.truncate(Number(a.offset + a.size))
+      }
+    }
+    await b.stamp(ctx, { fh: fd.fh, st: pre })
+    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+  } finally { await done() }
+})
+
+export const discard: FopFn<'DISCARD'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+  try {
+    const pre = await fd.fh.stat({ bigint: true })
+    if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
+    await b.stamp(ctx, { fh: fd.fh, st: pre })
+    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+  } finally { await done() }
+})
+
+export const zerofill: FopFn<'ZEROFILL'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+  try {
+    const pre = await fd.fh.stat({ bigint: true })
+    if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, a.size)
+    await b.stamp(ctx, { fh: fd.fh, st: pre })
+    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+  } finally { await done() }
+})
+
+export const seek: FopFn<'SEEK'> = async (b, a, ctx) => {
+  if (b.opts.arbiter) throw new FopError('ENOSYS')
+  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+  try {
+    // no SEEK_DATA/SEEK_HOLE in Node: a file is all data, with one hole at its end
+    const size = (await fd.fh.stat({ bigint: true })).size
+    if (a.offset >= size) throw new FopError('ENXIO')
+    return { ...ok, offset: a.what === GfSeekWhat.DATA ? a.offset : size }
+  } finally { await done() }
+}
+
+async function listDir (b: Brick, cs: ClientState, fdNum: bigint, offset: bigint, size: number, plus: boolean, req: GfxDict): Promise<{ entries: Array<GfxDirlist | GfxDirplist>, eof: boolean }> {
+  const fd = cs.fds.get(fdNum)
+  if (fd === undefined) throw new FopError('EBADF')
+  if (fd.kind !== 'dir') throw new FopError('ENOTDIR')
+  const dirPath = b.store.pathOf(fd.key)
+  if (fd.names === undefined || offset === 0n) {
+    let names = await fsp.readdir(dirPath)
+    if (fd.key === ROOT_KEY) names = names.filter(n => n !== SIDECAR_DIR)
+    names.sort()
+    fd.names = ['.', '..', ...names]
+  }
+  const names = fd.names
+  const entries: Array<GfxDirlist | GfxDirplist> = []
+  let bytes = 0
+  let i = Number(offset)
+  const budget = Math.max(size, 512)
+  for (; i < names.length; i++) {
+    const name = names[i]!
+    const est = 32 + name.length + (plus ? 200 : 0)
+    if (entries.length > 0 && bytes + est > budget) break
+    let key: string | undefined
+    if (name === '.') key = fd.key
+    else if (name === '..') key = fd.key === ROOT_KEY ? ROOT_KEY : b.store.links(fd.key)[0]?.[0]
+    else key = b.store.child(fd.key, name)
+    const p = name === '.' ? dirPath : name === '..' ? (key !== undefined ? b.store.pathOf(key) : path.dirname(dirPath)) : path.join(dirPath, name)
+    let st: BigIntStats
+    try {
+      st = await lstat(p)
+    } catch {
+      continue // removed since the listing was taken
+    }
+    const gfid = key !== undefined ? gfidBytes(key) : Buffer.alloc(16)
+    const base: GfxDirlist = {
+      d_ino: key !== undefined ? inoOf(gfid) : st.ino, d_off: BigInt(i + 1), d_len: Buffer.byteLength(name), d_type: direntTypeOf(Number(st.mode)), name,
+    }
+    if (plus) {
+      const dict = key !== undefined && name !== '.' && name !== '..' ? await b.fillXdata(key, p, st, req) : null
+      entries.push({ ...base, stat: key !== undefined ? toIatt(gfid, st) : ZERO_IATT, dict: dict ?? new Map() })
+      bytes += est + (dict !== null ? gfxDictBytes(dict) : 0)
+    } else {
+      entries.push(base)
+      bytes += est
+    }
+  }
+  return { entries, eof: i >= names.length }
+}
+
+/**
+ * GF_O_* (= Linux) open flags to what we pass to open(2): never create here, never follow a
+ * symlink, and no O_APPEND: with it Linux's pwrite ignores the position, and WRITE places an
+ * append itself (`writePosition`).
+ */
+export function openFlags (flags: number, arbiter: boolean): number {
+  const c = fs.constants
+  let acc = flags & GfOpenFlags.ACCMODE
+  if (arbiter && acc === c.O_RDONLY) acc = c.O_RDONLY
+  let out = acc | c.O_NOFOLLOW
+  if ((flags & GfOpenFlags.TRUNC) !== 0 && !arbiter) out |= c.O_TRUNC
+  if ((flags & GfOpenFlags.SYNC) !== 0) out |= c.O_SYNC
+  return out
+}
+
+/**
+ * Where a WRITE goes: at its offset, or on an O_APPEND fd at the end of the file, but never below
+ * the offset the client sent. The FUSE client's kernel sends an append at the size it knows, one
+ * WRITE per page, and its write-behind may send those before the pages of an earlier write on
+ * another fd that they do not overlap (docs/server.md "Appends ahead of earlier writes"): at the
+ * brick's end of file then, an append would land inside that earlier write and be overwritten by
+ * it. An end of file above the offset (another client appended, or the kernel had a stale size)
+ * is where the append goes, as with O_APPEND.
+ */
+function writePosition (gfFlags: number, offset: bigint, size: bigint): number {
+  if ((gfFlags & GfOpenFlags.APPEND) === 0) return Number(offset)
+  return Number(offset > size ? offset : size)
+}
+
+function minBig (a: bigint, b: bigint): bigint { return a < b ? a : b }
+
+
+async function writeZeros (fh: FileHandle, offset: bigint, len: bigint): Promise<void> {
+  const chunk = Buffer.alloc(Number(minBig(len, 1n << 20n)))
+  let done = 0n
+  while (done < len) {
+    const n = Number(minBig(len - done, BigInt(chunk.length)))
+    const r = await fh.write(chunk, 0, n, Number(offset + done))
+    done += BigInt(r.bytesWritten)
+  }
+}
+

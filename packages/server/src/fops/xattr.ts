@@ -1,0 +1,161 @@
+// Extended attributes (kept in the store) and XATTROP, the counters AFR keeps in them.
+import path from 'node:path'
+import { GfXattropFlags, GfXattrFlags, gfxBin, gfxIatt, GfxDictType } from '@gluster-ts/rpc'
+import { gfidBytes } from '../store/brick-store.js'
+import { FopError } from '../store/fop-error.js'
+import { toIatt, mdataOf, ZERO_IATT } from '../store/posix.js'
+import { lstat, HIDDEN_XATTRS } from '../brick.js'
+import type { GfxDict, GfxValue } from '@gluster-ts/rpc'
+import type { Brick } from '../brick.js'
+import type { FopFn } from './reply.js'
+import { ok } from './reply.js'
+
+export const getxattr: FopFn<'GETXATTR'> = async (b, a) => {
+  const { key, p } = await b.inode(a.gfid)
+  return getxattrOf(b, key, p, a.namelen === 0 ? '' : a.name)
+}
+
+export const fgetxattr: FopFn<'FGETXATTR'> = async (b, a, ctx, cs) => {
+  const key = b.fdKey(cs, a.fd, a.gfid)
+  return getxattrOf(b, key, b.store.pathOf(key), a.namelen === 0 ? '' : a.name)
+}
+
+export const setxattr: FopFn<'SETXATTR'> = async (b, a) => {
+  const { key, p } = await b.inode(a.gfid)
+  return setxattrOf(b, key, p, a.dict, a.flags, a.xdata)
+}
+
+export const fsetxattr: FopFn<'FSETXATTR'> = async (b, a, ctx, cs) => {
+  const key = b.fdKey(cs, a.fd, a.gfid)
+  return setxattrOf(b, key, b.store.pathOf(key), a.dict, a.flags, a.xdata)
+}
+
+export const removexattr: FopFn<'REMOVEXATTR'> = async (b, a) => {
+  const { key } = await b.inode(a.gfid)
+  return removexattrOf(b, key, a.name)
+}
+
+export const fremovexattr: FopFn<'FREMOVEXATTR'> = async (b, a, _ctx, cs) => removexattrOf(b, b.fdKey(cs, a.fd, a.gfid), a.name)
+
+export const xattrop: FopFn<'XATTROP'> = async (b, a) => {
+  const { key } = await b.inode(a.gfid)
+  return { ...ok, dict: xattropOf(b, key, a.flags, a.dict), prestat: ZERO_IATT, poststat: ZERO_IATT }
+}
+
+export const fxattrop: FopFn<'FXATTROP'> = async (b, a, _ctx, cs) => {
+  const key = b.fdKey(cs, a.fd, a.gfid)
+  return { ...ok, dict: xattropOf(b, key, a.flags, a.dict), prestat: ZERO_IATT, poststat: ZERO_IATT }
+}
+
+async function getxattrOf (b: Brick, key: string, p: string, name: string): Promise<any> {
+  const dict = new Map<string, GfxValue>()
+  if (name === '') {
+    let total = 0
+    for (const [k, v] of b.store.xattrs(key)) {
+      if (HIDDEN_XATTRS(k)) continue
+      dict.set(k, gfxBin(v))
+      total += Buffer.byteLength(k) + 1
+    }
+    return { ...ok, op_ret: total, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
+  }
+  if (name === 'trusted.glusterfs.pathinfo' || name === 'glusterfs.pathinfo') {
+    const rel = path.relative(b.opts.dir, p)
+    const real = rel === '' ? `${b.opts.brickPath}/` : `${b.opts.brickPath}/${rel}`
+    const v = `<POSIX(${b.opts.brickPath}):${b.opts.hostname}:${real}>`
+    dict.set(name, { type: GfxDictType.STR, value: v })
+    return { ...ok, op_ret: Buffer.byteLength(v) + 1, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
+  }
+  if (name === 'trusted.gfid') {
+    dict.set(name, gfxBin(gfidBytes(key)))
+    return { ...ok, op_ret: 16, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
+  }
+  if (name === 'trusted.glusterfs.mdata') {
+    const v = mdataOf(await lstat(p))
+    dict.set(name, gfxBin(v))
+    return { ...ok, op_ret: v.length, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
+  }
+  const v = b.store.getXattr(key, name)
+  if (v === undefined) throw new FopError('ENODATA')
+  dict.set(name, gfxBin(v))
+  return { ...ok, op_ret: v.length, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
+}
+
+async function setxattrOf (b: Brick, key: string, p: string, dict: GfxDict, flags: number, xdata: GfxDict): Promise<any> {
+  const changes = new Map<string, Buffer | null>()
+  const pre = xdata?.has('dht-get-iatt-in-xattr') === true ? toIatt(key, await lstat(p)) : undefined
+  for (const [k, v] of dict ?? []) {
+    if (k === 'set-ctime-mdata' || k === 'trusted.gfid' || k === 'trusted.glusterfs.volume-id' || k === 'trusted.glusterfs.mdata') continue
+    if (k.startsWith('trusted.gfid2path.')) throw new FopError('EOPNOTSUPP')
+    let value: Buffer
+    if (v.type === GfxDictType.PTR || v.type === GfxDictType.STR_OLD) value = v.value
+    else if (v.type === GfxDictType.STR) value = Buffer.from(v.value + '\0', 'utf8')
+    else if (v.type === GfxDictType.INT || v.type === GfxDictType.UINT) value = Buffer.from(`${v.value}\0`, 'utf8')
+    else continue
+    const exists = b.store.getXattr(key, k) !== undefined
+    if ((flags & GfXattrFlags.CREATE) !== 0 && exists) throw new FopError('EEXIST')
+    if ((flags & GfXattrFlags.REPLACE) !== 0 && !exists) throw new FopError('ENODATA')
+    changes.set(k, value)
+  }
+  if (changes.size > 0) b.store.setXattrs(key, changes)
+  if (pre !== undefined) {
+    const post = toIatt(key, await lstat(p))
+    return { ...ok, xdata: new Map([['virt-gf-prestat', gfxIatt(pre)], ['virt-gf-poststat', gfxIatt(post)]]) }
+  }
+  return ok
+}
+
+function removexattrOf (b: Brick, key: string, name: string): any {
+  if (name === 'trusted.gfid' || name === 'trusted.glusterfs.volume-id' || name.startsWith('trusted.gfid2path.')) throw new FopError('EPERM')
+  if (b.store.getXattr(key, name) === undefined) throw new FopError('ENODATA')
+  b.store.setXattrs(key, new Map([[name, null]]))
+  return ok
+}
+
+/**
+ * XATTROP: combine each value with the stored one and return the results (§4.1). Runs without
+ * an await between reading and writing, so it is atomic against every other call.
+ */
+function xattropOf (b: Brick, key: string, flags: number, dict: GfxDict): Map<string, GfxValue> {
+  const out = new Map<string, GfxValue>()
+  const changes = new Map<string, Buffer>()
+  for (const [k, v] of dict ?? []) {
+    if (v.type !== GfxDictType.PTR && v.type !== GfxDictType.STR_OLD) throw new FopError('EINVAL', `xattrop ${k}: value is not binary`)
+    const req = v.value
+    const cur = b.store.getXattr(key, k) ?? Buffer.alloc(req.length)
+    let result: Buffer
+    switch (flags) {
+      case GfXattropFlags.ADD_ARRAY:
+      case GfXattropFlags.ADD_ARRAY_WITH_DEFAULT:
+        result = combine(cur, req, 4, (a, b) => (a + b) | 0)
+        break
+      case GfXattropFlags.ADD_ARRAY64:
+      case GfXattropFlags.ADD_ARRAY64_WITH_DEFAULT: {
+        if (req.length % 8 !== 0) throw new FopError('EINVAL')
+        const c = cur.length === req.length ? cur : Buffer.alloc(req.length)
+        result = Buffer.alloc(req.length)
+        for (let i = 0; i < req.length; i += 8) result.writeBigInt64BE(BigInt.asIntN(64, c.readBigInt64BE(i) + req.readBigInt64BE(i)), i)
+        break
+      }
+      case GfXattropFlags.OR_ARRAY: result = combine(cur, req, 4, (a, b) => (a | b)); break
+      case GfXattropFlags.AND_ARRAY: result = combine(cur, req, 4, (a, b) => (a & b)); break
+      case GfXattropFlags.GET_AND_SET:
+        out.set(k, gfxBin(cur))
+        changes.set(k, req)
+        continue
+      default: throw new FopError('EINVAL', `xattrop flags ${flags}`)
+    }
+    if (req.some(b => b !== 0)) changes.set(k, result)
+    out.set(k, gfxBin(result))
+  }
+  if (changes.size > 0) b.store.setXattrs(key, changes)
+  return out
+}
+
+function combine (cur: Buffer, req: Buffer, width: 4, f: (a: number, b: number) => number): Buffer {
+  if (req.length % width !== 0) throw new FopError('EINVAL', 'xattrop value is not a whole number of int32s')
+  const c = cur.length === req.length ? cur : Buffer.alloc(req.length)
+  const out = Buffer.alloc(req.length)
+  for (let i = 0; i < req.length; i += width) out.writeInt32BE(f(c.readInt32BE(i), req.readInt32BE(i)) | 0, i)
+  return out
+}
+
