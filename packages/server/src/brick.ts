@@ -1,6 +1,8 @@
 // A brick: the GlusterFS 4.x fop program (1298437 v400) over a local directory, plus GF-DUMP and
 // the brick side of the handshake program. What it must answer for a real FUSE client is in
-// gluster-wire.md §11.1 and gluster-cluster.md §7; storage is in store/.
+// gluster-wire.md §11.1 and gluster-cluster.md §7; storage is in store/, the fops in fops/*.ts.
+// This file is the core the fop modules share: client state and fd tables, SETVOLUME, the
+// serialisation chains, and resolving gfids and fds (always through store/backend.ts's fds).
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
@@ -11,21 +13,23 @@ import { randomUUID } from 'node:crypto'
 import {
   RpcServer, FopProgram, DumpProgram, HandshakeProgram, GlusterError, GLUSTER_FOP_PROGRAM, GLUSTER_FOP_VERSION,
   GLUSTER_DUMP_PROGRAM, GLUSTER_DUMP_VERSION, GLUSTER_HNDSK_PROGRAM, GLUSTER_HNDSK_VERSION,
-  GF_ANON_FD, GfSetattrValid,
-  flatDict, flatDictString, gfxBin, gfxInt, gfxDictBin, gfxDictString,
-  GfxDictType, isOpaqueAuth, credentialLkOwner,
+  GF_ANON_FD, GfSetattrValid, flatDict, flatDictString, gfxDictBin, isOpaqueAuth, credentialLkOwner,
 } from '@gluster-ts/rpc'
-import type {
-  CallContext, ServerConnection, GfxDict, GfxValue, GfxIattx, Handlers,
-} from '@gluster-ts/rpc'
-import { BrickStore, gfidKey, gfidBytes, isNullGfid } from './store/brick-store.js'
+import type { CallContext, ServerConnection, GfxDict, GfxIattx, Handlers } from '@gluster-ts/rpc'
+import { BrickStore, gfidKey, isNullGfid } from './store/brick-store.js'
 import type { BrickStoreOptions } from './store/brick-store.js'
+import { Backend, self } from './store/backend.js'
+import type { DirRef, ObjRef, BackendStats } from './store/backend.js'
 import { FopError, errnoOf } from './store/fop-error.js'
 import { FOPS } from './fops/index.js'
 import { failure } from './fops/reply.js'
-import { toIatt, mdataOf } from './store/posix.js'
+import { toIatt } from './store/posix.js'
 import { InodeLocks, EntryLocks, PosixLocks } from './locks.js'
 import type { LockOwner } from './locks.js'
+import { resolveLimits } from './limits.js'
+import type { BrickLimits, ResolvedLimits } from './limits.js'
+import { Listings } from './listing.js'
+import type { Listing, ListingHolder } from './listing.js'
 
 export interface BrickOptions {
   /** the directory holding the brick's files */
@@ -41,10 +45,13 @@ export interface BrickOptions {
   /** the arbiter of a replica set: keeps names and metadata, no file data */
   arbiter?: boolean
   store?: Omit<BrickStoreOptions, 'volumeId'>
+  /** resource limits (docs/server.md "Limits") */
+  limits?: BrickLimits
 }
 
 export interface FileFd { kind: 'file', key: string, fh: FileHandle, flags: number }
-export interface DirFd { kind: 'dir', key: string, names?: string[] }
+/** An OPENDIR fd: the directory's fd pinned, and the listing READDIR pages through. */
+export interface DirFd { kind: 'dir', key: string, dir: DirRef, listing?: Listing }
 export type Fd = FileFd | DirFd
 
 export interface ClientState {
@@ -54,29 +61,30 @@ export interface ClientState {
   nextFd: bigint
 }
 
-export interface Caller { uid: number, gid: number, pid: number, lkOwner: string }
+/** What a client holds beyond its fd table: opens in flight, listings its directory fds keep. */
+export interface ClientUsage extends ListingHolder { pending: number }
 
+export interface Caller { uid: number, gid: number, pid: number, groups: readonly number[], lkOwner: string }
+
+export interface BrickStats extends BackendStats {
+  /** backend fds this process has open for clients and the dir-fd caches of all its bricks */
+  processFds: number
+  /** directory listings held by this brick's directory fds, and their bytes */
+  listings: number
+  listingBytes: number
+}
 
 /** utime bits in the v3 credential's flags (which times the operation changes) */
 const MDATA_MTIME = 0x2
 const MDATA_ATIME = 0x4
 const MDATA_PAR_MTIME = 0x10
-/** keys of entry-creation xdata that are never stored as xattrs (gluster-cluster.md §6.2) */
-const INTERNAL_KEYS = new Set([
-  'gfid-req', 'glusterfs-internal-fop', 'glusterfs.inodelk-count', 'glusterfs.entrylk-count', 'glusterfs.parent-entrylk',
-  'gfidless-lookup', 'glusterfs.inodelk-dom-count', 'glusterfs.preop.parent.key', 'trusted.gfid',
-])
-/** xattrs never listed to clients */
-export const HIDDEN_XATTRS = (k: string): boolean =>
-  k === 'trusted.gfid' || k === 'trusted.glusterfs.volume-id' || k.startsWith('trusted.gfid2path.') || k === 'trusted.glusterfs.mdata'
-
-const canChown = typeof process.getuid === 'function' && process.getuid() === 0
-
-export function lstat (p: string): Promise<BigIntStats> { return fsp.lstat(p, { bigint: true }) }
 
 export class Brick {
-  readonly opts: Required<Omit<BrickOptions, 'store'>>
+  readonly opts: Required<Omit<BrickOptions, 'store' | 'limits'>>
   readonly store: BrickStore
+  readonly backend: Backend
+  readonly limits: ResolvedLimits
+  readonly listings: Listings
   readonly rpc: RpcServer
   readonly inodeLocks = new InodeLocks()
   readonly entryLocks = new EntryLocks()
@@ -84,6 +92,8 @@ export class Brick {
   /** the brick's own process-uuid, sent in SETVOLUME replies */
   readonly uuid = randomUUID()
   readonly #clients = new WeakMap<ServerConnection, ClientState>()
+  readonly #usage = new WeakMap<ClientState, ClientUsage>()
+  /** open fds (from any client) per gfid: a file unlinked while open keeps its record until the last close */
   readonly openCount = new Map<string, number>()
   /** cleanups of dropped connections still running (close() waits for them before closing the store) */
   readonly #disconnecting = new Set<Promise<void>>()
@@ -102,6 +112,9 @@ export class Brick {
       arbiter: opts.arbiter ?? false,
     }
     this.store = new BrickStore(dir, { ...opts.store, volumeId: opts.volumeId })
+    this.limits = resolveLimits(opts.limits)
+    this.backend = new Backend(dir, this.store, this.limits.processFds, { maxDirFds: this.limits.dirFdCache })
+    this.listings = new Listings(this.limits.processListingBytes, this.limits.listingBytesPerClient)
     this.rpc = new RpcServer()
     this.rpc.register(FopProgram, this.#fopHandlers())
     this.rpc.register(DumpProgram, {
@@ -138,6 +151,7 @@ export class Brick {
   async close (): Promise<void> {
     await this.rpc.close({ timeoutMs: 2000 })
     await Promise.all(this.#disconnecting)
+    this.backend.close()
     this.store.close()
   }
 
@@ -185,12 +199,47 @@ export class Brick {
     this.#clients.delete(conn)
     const fds = [...st.fds.values()]
     st.fds.clear()
-    for (const fd of fds) await this.closeFd(fd)
+    for (const fd of fds) await this.closeFd(st, fd)
   }
 
-  async closeFd (fd: Fd): Promise<void> {
-    if (fd.kind !== 'file') return
-    await fd.fh.close().catch(() => {})
+  /** What a client holds beyond its fd table: opens in flight and the listings its directory fds keep. */
+  usage (cs: ClientState): ClientUsage {
+    let u = this.#usage.get(cs)
+    if (u === undefined) this.#usage.set(cs, u = { pending: 0, listings: new Map(), listingBytes: 0 })
+    return u
+  }
+
+  /**
+   * Open a backend fd for a client's fd table (OPEN, CREATE, OPENDIR): the client's own cap is
+   * checked first (EMFILE: over it only this client is refused), then `open` runs and its result
+   * gets the next fd number.
+   */
+  async openFd (cs: ClientState, open: () => Promise<Fd>): Promise<bigint> {
+    const u = this.usage(cs)
+    if (cs.fds.size + u.pending >= this.limits.fdsPerClient) {
+      throw new FopError('EMFILE', `client ${cs.id} holds ${cs.fds.size} fds, its limit is ${this.limits.fdsPerClient}`)
+    }
+    u.pending++
+    let fd: Fd
+    try {
+      fd = await open()
+    } finally {
+      u.pending--
+    }
+    const n = cs.nextFd++
+    cs.fds.set(n, fd)
+    if (fd.kind === 'file') this.openCount.set(fd.key, (this.openCount.get(fd.key) ?? 0) + 1)
+    return n
+  }
+
+  /** Close an fd of a client's table (RELEASE, RELEASEDIR, disconnect). */
+  async closeFd (cs: ClientState, fd: Fd): Promise<void> {
+    if (fd.kind === 'dir') {
+      fd.dir.release()
+      if (fd.listing !== undefined) this.listings.release(fd.listing, this.usage(cs))
+      return
+    }
+    await this.backend.closeFile(fd.fh)
     const n = (this.openCount.get(fd.key) ?? 1) - 1
     if (n <= 0) {
       this.openCount.delete(fd.key)
@@ -200,40 +249,34 @@ export class Brick {
     }
   }
 
-  state (ctx: CallContext): ClientState {
-    const st = this.#clients.get(ctx.connection)
-    // GlusterFS answers fops before SETVOLUME with GARBAGE_ARGS (gluster-wire.md §1.4)
-    if (st === undefined) throw new GlusterError('EGLUSTER_GARBAGE_ARGS', 'fop before SETVOLUME')
-    return st
-  }
-
   caller (ctx: CallContext): Caller {
     const c = ctx.cred
     const lk = credentialLkOwner(c)
     if (!isOpaqueAuth(c) && (c.flavor === 390039 || c.flavor === 390040 || c.flavor === 5)) {
-      return { uid: c.uid, gid: c.gid, pid: c.pid, lkOwner: lk?.toString('hex') ?? '' }
+      return { uid: c.uid, gid: c.gid, pid: c.pid, groups: c.groups, lkOwner: lk?.toString('hex') ?? '' }
     }
-    return { uid: 0, gid: 0, pid: 0, lkOwner: lk?.toString('hex') ?? '' }
+    return { uid: 0, gid: 0, pid: 0, groups: [], lkOwner: lk?.toString('hex') ?? '' }
   }
 
   /**
    * Times as a GlusterFS brick with features.ctime keeps them: the client's utime xlator puts the
    * operation's wall-clock time in the v3 credential (ctime_sec/nsec) and flags saying which times
    * it changes (MTIME, ATIME of the object; PARENT_MTIME); every replica stamps that same time, so
-   * the copies agree (each backend's own clock would differ by milliseconds per brick).
+   * the copies agree (each backend's own clock would differ by milliseconds per brick). `obj` is
+   * an open file or an fd naming the inode (O_PATH or a directory fd), `parent` a directory fd.
    */
-  async stamp (ctx: CallContext, obj: { fh?: FileHandle, p?: string, st?: BigIntStats } | undefined, parent?: { p: string, st: BigIntStats }): Promise<void> {
+  async stamp (ctx: CallContext, obj: { fh: FileHandle, st?: BigIntStats } | { fd: number, st: BigIntStats } | undefined, parent?: { fd: number, st: BigIntStats }): Promise<void> {
     const c = ctx.cred
     if (isOpaqueAuth(c) || c.flavor !== 390040 || c.ctime_sec === 0n) return
     const t = Number(c.ctime_sec) + c.ctime_nsec / 1e9
     if (obj !== undefined && (c.flags & (MDATA_MTIME | MDATA_ATIME)) !== 0) {
-      const st = obj.st ?? (obj.fh !== undefined ? await obj.fh.stat({ bigint: true }) : await lstat(obj.p!))
+      const st = obj.st ?? await (obj as { fh: FileHandle }).fh.stat({ bigint: true })
       const atime = (c.flags & MDATA_ATIME) !== 0 ? t : Number(st.atimeNs) / 1e9
       const mtime = (c.flags & MDATA_MTIME) !== 0 ? t : Number(st.mtimeNs) / 1e9
-      if (obj.fh !== undefined) await obj.fh.utimes(atime, mtime)
-      else if (obj.p !== undefined) await fsp.lutimes(obj.p, atime, mtime)
+      if ('fh' in obj) await obj.fh.utimes(atime, mtime)
+      else await fsp.utimes(self(obj.fd), atime, mtime)
     }
-    if (parent !== undefined && (c.flags & MDATA_PAR_MTIME) !== 0) await fsp.lutimes(parent.p, Number(parent.st.atimeNs) / 1e9, t)
+    if (parent !== undefined && (c.flags & MDATA_PAR_MTIME) !== 0) await fsp.utimes(self(parent.fd), Number(parent.st.atimeNs) / 1e9, t)
   }
 
   owner (ctx: CallContext, lkOwner?: Buffer): LockOwner {
@@ -256,7 +299,7 @@ export class Brick {
     return run
   }
 
-  /** A SETATTR that changes the size is a data operation (`#dataSerial`); other ones run at once. */
+  /** A SETATTR that changes the size is a data operation (`dataSerial`); other ones run at once. */
   sizeSerial<T> (gfid: Buffer, valid: number, fn: () => Promise<T>): Promise<T> {
     return (valid & GfSetattrValid.SIZE) !== 0 ? this.dataSerial(gfid, fn) : fn()
   }
@@ -269,127 +312,63 @@ export class Brick {
   }
 
   // -------------------------------------------------------------------------------------------
-  // resolution
+  // resolution: everything through the backend's fds (store/backend.ts)
   // -------------------------------------------------------------------------------------------
 
-  /** An object by gfid: its key, path and lstat. */
-  async inode (gfid: Buffer): Promise<{ key: string, p: string, st: BigIntStats }> {
+  /** The store key of a gfid the client sent (null gfid → EINVAL, unknown → ESTALE). */
+  keyOf (gfid: Buffer): string {
     if (isNullGfid(gfid)) throw new FopError('EINVAL', 'null gfid')
     const key = gfidKey(gfid)
     if (!this.store.has(key)) throw new FopError('ESTALE', `gfid ${key} is not on this brick`)
-    const p = this.store.pathOf(key)
-    let st: BigIntStats
-    try {
-      st = await lstat(p)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FopError('ESTALE', `gfid ${key}: ${p} is gone`)
-      throw err
-    }
-    return { key, p, st }
+    return key
+  }
+
+  /** Run `fn` on an object by gfid, opened without following symlinks (backend.object), then let it go. */
+  async withObject<T> (gfid: Buffer | string, fn: (o: ObjRef) => Promise<T>): Promise<T> {
+    const o = await this.backend.object(typeof gfid === 'string' ? gfid : this.keyOf(gfid))
+    try { return await fn(o) } finally { await o.release() }
+  }
+
+  /** Run `fn` with the fd of directory `gfid` (ENOTDIR when it is not one). */
+  async withDir<T> (gfid: Buffer | string, fn: (d: DirRef, st: BigIntStats) => Promise<T>): Promise<T> {
+    const key = typeof gfid === 'string' ? gfid : this.keyOf(gfid)
+    if (this.store.type(key) !== 'd') throw new FopError('ENOTDIR', `gfid ${key} is not a directory`)
+    const d = await this.backend.dir(key)
+    try { return await fn(d, await this.backend.lstat(key)) } finally { d.release() }
   }
 
   async iattOf (key: string): Promise<GfxIattx> {
-    return toIatt(key, await lstat(this.store.pathOf(key)))
+    return toIatt(key, await this.backend.lstat(key))
   }
 
-  /** The fd of a call: a real one from the table, or the anonymous fd (-2) opened for this call. */
-  async fd (ctx: CallContext, fdNum: bigint, gfid: Buffer, write = false): Promise<{ fd: FileFd, done: () => Promise<void> }> {
-    const st = this.state(ctx)
+  /**
+   * The open file of a call: a real fd from the client's table, or for the anonymous fd (-2) the
+   * file opened for this call only (counted against the client's cap while it is open).
+   */
+  async fd (cs: ClientState, fdNum: bigint, gfid: Buffer, write = false): Promise<{ fd: FileFd, done: () => Promise<void> }> {
     if (fdNum === GF_ANON_FD) {
-      const { key, p, st: s } = await this.inode(gfid)
-      if (!s.isFile()) throw new FopError(s.isDirectory() ? 'EISDIR' : 'EINVAL')
-      const flags = (write || !this.opts.arbiter ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | fs.constants.O_NOFOLLOW
-      const fh = await fsp.open(p, flags)
-      return { fd: { kind: 'file', key, fh, flags }, done: () => fh.close() }
+      const u = this.usage(cs)
+      if (cs.fds.size + u.pending >= this.limits.fdsPerClient) throw new FopError('EMFILE', `client ${cs.id} is at its fd limit`)
+      u.pending++
+      try {
+        const flags = write || !this.opts.arbiter ? fs.constants.O_RDWR : fs.constants.O_RDONLY
+        const fh = await this.withObject(gfid, o => this.backend.reopen(o, flags))
+        return { fd: { kind: 'file', key: gfidKey(gfid), fh, flags }, done: async () => { u.pending--; await this.backend.closeFile(fh) } }
+      } catch (err) {
+        u.pending--
+        throw err
+      }
     }
-    const fd = st.fds.get(fdNum)
+    const fd = cs.fds.get(fdNum)
     if (fd === undefined) throw new FopError('EBADF', `fd ${fdNum} is not open`)
     if (fd.kind !== 'file') throw new FopError('EISDIR', `fd ${fdNum} is a directory`)
     return { fd, done: async () => {} }
-  }
-
-  allocFd (st: ClientState, fd: Fd): bigint {
-    const n = st.nextFd++
-    st.fds.set(n, fd)
-    if (fd.kind === 'file') this.openCount.set(fd.key, (this.openCount.get(fd.key) ?? 0) + 1)
-    return n
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // xdata: requested xattrs and counts (gluster-cluster.md §6.5)
-  // -------------------------------------------------------------------------------------------
-
-  async fillXdata (key: string, p: string, st: BigIntStats, req: GfxDict, opts: { parent?: string, name?: string, content?: boolean } = {}): Promise<GfxDict> {
-    if (req === null || req.size === 0) return null
-    const out = new Map<string, GfxValue>()
-    const stored = this.store.xattrs(key)
-    for (const [k, v] of req) {
-      switch (k) {
-        case 'glusterfs.content': {
-          const max = v.type === GfxDictType.UINT || v.type === GfxDictType.INT ? v.value : 0n
-          if (opts.content === true && st.isFile() && st.size <= max && st.size > 0n && !this.opts.arbiter) {
-            out.set(k, gfxBin(await readAll(p, Number(st.size))))
-          }
-          break
-        }
-        case 'glusterfs.inodelk-count': out.set(k, gfxInt(this.inodeLocks.count(key))); break
-        case 'glusterfs.entrylk-count': out.set(k, gfxInt(this.entryLocks.count(key))); break
-        case 'glusterfs.parent-entrylk':
-          if (opts.parent !== undefined && opts.name !== undefined) out.set(k, gfxInt(this.entryLocks.count(opts.parent, opts.name)))
-          break
-        case 'glusterfs.inodelk-dom-count': {
-          const dom = gfxDictString(req, k)
-          if (dom !== undefined) out.set(k, gfxInt(this.inodeLocks.count(key, dom)))
-          break
-        }
-        case 'glusterfs.open-fd-count': out.set(k, gfxInt(this.openCount.get(key) ?? 0)); break
-        case 'link-count': out.set(k, gfxInt(0)); break
-        case 'trusted.glusterfs.mdata': out.set(k, gfxBin(mdataOf(st))); break
-        case 'list-xattr':
-          for (const [xk, xv] of stored) if (!HIDDEN_XATTRS(xk)) out.set(xk, gfxBin(xv))
-          break
-        case 'trusted.gfid': out.set(k, gfxBin(gfidBytes(key))); break
-        default: {
-          const xv = stored.get(k)
-          if (xv !== undefined) out.set(k, gfxBin(xv))
-        }
-      }
-    }
-    return out.size > 0 ? out : null
-  }
-
-  /** The xattrs an entry-creation fop stores from its xdata (§6.2), after the preop parent check. */
-  creationXattrs (parent: string, xdata: GfxDict): Map<string, Buffer> {
-    const out = new Map<string, Buffer>()
-    if (xdata === null) return out
-    const preopKey = gfxDictString(xdata, 'glusterfs.preop.parent.key')
-    if (preopKey !== undefined) {
-      const want = gfxDictBin(xdata, preopKey)
-      const have = this.store.getXattr(parent, preopKey)
-      if (want !== undefined && (have === undefined || !have.equals(want))) {
-        throw Object.assign(new FopError('EIO', 'parent layout changed'), { xdata: new Map([['glusterfs.preop.check.failed', gfxInt(1)]]) })
-      }
-    }
-    for (const [k, v] of xdata) {
-      if (INTERNAL_KEYS.has(k) || k === preopKey) continue
-      if (!/^(trusted|user|security|system)\./.test(k)) continue
-      if (v.type === GfxDictType.PTR || v.type === GfxDictType.STR_OLD) out.set(k, v.value)
-      else if (v.type === GfxDictType.STR) out.set(k, Buffer.from(v.value, 'utf8'))
-    }
-    return out
   }
 
   gfidReq (xdata: GfxDict): string {
     const g = gfxDictBin(xdata, 'gfid-req')
     if (g === undefined || g.length !== 16 || isNullGfid(g)) throw new FopError('EINVAL', 'gfid-req missing')
     return gfidKey(g)
-  }
-
-  async ownNew (p: string, caller: Caller, parentSt: BigIntStats): Promise<void> {
-    if (!canChown) return
-    // directories with setgid pass their group on, as on a local filesystem
-    const gid = (Number(parentSt.mode) & 0o2000) !== 0 ? Number(parentSt.gid) : caller.gid
-    await fsp.lchown(p, caller.uid, gid)
   }
 
   /** The gfid key of a call's fd: its table entry, or the gfid for the anonymous fd. */
@@ -402,6 +381,16 @@ export class Brick {
     const fd = cs.fds.get(fdNum)
     if (fd === undefined) throw new FopError('EBADF', `fd ${fdNum} is not open`)
     return fd.key
+  }
+
+  /** Counters for tests and statedump-like inspection: fds and listing memory in use. */
+  get stats (): BrickStats {
+    return {
+      ...this.backend.stats,
+      processFds: this.limits.processFds.used,
+      listings: this.listings.count,
+      listingBytes: this.listings.bytes,
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -432,20 +421,3 @@ export class Brick {
     return { NULL: () => ({ op_ret: 0, op_errno: 0, xdata: new Map() }), ...handlers }
   }
 }
-
-async function readAll (p: string, size: number): Promise<Buffer> {
-  const fh = await fsp.open(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
-  try {
-    const buf = Buffer.allocUnsafe(size)
-    let n = 0
-    while (n < size) {
-      const r = await fh.read(buf, n, size - n, n)
-      if (r.bytesRead === 0) break
-      n += r.bytesRead
-    }
-    return buf.subarray(0, n)
-  } finally {
-    await fh.close()
-  }
-}
-

@@ -1,16 +1,19 @@
-// Fd fops: open files and directories, their data, listings and attributes through the fd.
+// Fd fops: open files and directories, their data, listings and attributes through the fd. A
+// file is opened by reopening the O_PATH fd its gfid resolves to (store/backend.ts): only regular
+// files are ever opened for I/O, and never through a symlink.
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import path from 'node:path'
-import { GF_ANON_FD, GfSeekWhat, GfOpenFlags, gfxDictBytes } from '@gluster-ts/rpc'
-import { ROOT_KEY, SIDECAR_DIR, gfidKey, gfidBytes } from '../store/brick-store.js'
-import { FopError } from '../store/fop-error.js'
-import { toIatt, ZERO_IATT, direntTypeOf, inoOf } from '../store/posix.js'
-import { lstat } from '../brick.js'
 import type { FileHandle } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
+import { GF_ANON_FD, GfSeekWhat, GfOpenFlags, gfxDictBytes } from '@gluster-ts/rpc'
 import type { GfxDict, GfxDirplist, GfxDirlist } from '@gluster-ts/rpc'
-import type { Brick, ClientState } from '../brick.js'
+import { ROOT_KEY, SIDECAR_DIR, gfidBytes } from '../store/brick-store.js'
+import { at, self } from '../store/backend.js'
+import { FopError } from '../store/fop-error.js'
+import { toIatt, ZERO_IATT, direntTypeOf, inoOf } from '../store/posix.js'
+import { fillXdata } from '../xdata.js'
+import { READDIR_MAX_BYTES } from '../limits.js'
+import type { Brick, ClientState, DirFd } from '../brick.js'
 import { applySetattr } from './inode.js'
 import type { FopFn } from './reply.js'
 import { ok, ENOENT } from './reply.js'
@@ -18,17 +21,17 @@ import { ok, ENOENT } from './reply.js'
 const MAX_READ_BYTES = 4 * 1024 * 1024
 
 export const open: FopFn<'OPEN'> = async (b, a, _ctx, cs) => {
-  const { key, p, st } = await b.inode(a.gfid)
-  if (st.isDirectory()) throw new FopError('EISDIR')
-  if (!st.isFile()) throw new FopError(st.isSymbolicLink() ? 'ELOOP' : 'EINVAL')
-  const fh = await fsp.open(p, openFlags(a.flags, b.opts.arbiter))
-  const fd = b.allocFd(cs, { kind: 'file', key, fh, flags: a.flags })
+  const key = b.keyOf(a.gfid)
+  const fd = await b.openFd(cs, async () => {
+    const fh = await b.withObject(key, o => b.backend.reopen(o, openFlags(a.flags, b.opts.arbiter)))
+    return { kind: 'file', key, fh, flags: a.flags }
+  })
   return { ...ok, fd }
 }
 
-export const read: FopFn<'READ'> = async (b, a, ctx) => {
+export const read: FopFn<'READ'> = async (b, a, ctx, cs) => {
   if (b.opts.arbiter) throw new FopError('ENOSYS')
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid)
   try {
     const size = Math.min(a.size, MAX_READ_BYTES)
     const buf = Buffer.allocUnsafe(size)
@@ -45,8 +48,8 @@ export const read: FopFn<'READ'> = async (b, a, ctx) => {
   } finally { await done() }
 }
 
-export const write: FopFn<'WRITE'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+export const write: FopFn<'WRITE'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
   try {
     const pre = await fd.fh.stat({ bigint: true })
     if (!b.opts.arbiter) {
@@ -64,14 +67,14 @@ export const write: FopFn<'WRITE'> = async (b, a, ctx) => b.dataSerial(a.gfid, a
   } finally { await done() }
 })
 
-export const flush: FopFn<'FLUSH'> = async (b, a, ctx) => {
-  const { done } = await b.fd(ctx, a.fd, a.gfid)
+export const flush: FopFn<'FLUSH'> = async (b, a, ctx, cs) => {
+  const { done } = await b.fd(cs, a.fd, a.gfid)
   await done()
   return ok
 }
 
-export const fsync: FopFn<'FSYNC'> = async (b, a, ctx) => {
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+export const fsync: FopFn<'FSYNC'> = async (b, a, ctx, cs) => {
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid)
   try {
     const pre = await fd.fh.stat({ bigint: true })
     if (a.data !== 0) await fd.fh.datasync()
@@ -84,15 +87,17 @@ export const release: FopFn<'RELEASE'> = async (b, a, _ctx, cs) => {
   const fd = cs.fds.get(a.fd)
   if (fd !== undefined) {
     cs.fds.delete(a.fd)
-    await b.closeFd(fd)
+    await b.closeFd(cs, fd)
   }
   return ok
 }
 
 export const opendir: FopFn<'OPENDIR'> = async (b, a, _ctx, cs) => {
-  const { key, st } = await b.inode(a.gfid)
-  if (!st.isDirectory()) throw new FopError('ENOTDIR')
-  return { ...ok, fd: b.allocFd(cs, { kind: 'dir', key }) }
+  const key = b.keyOf(a.gfid)
+  if (b.store.type(key) !== 'd') throw new FopError('ENOTDIR')
+  // the directory's fd stays pinned while the OPENDIR fd is open: READDIR reads that very inode
+  const fd = await b.openFd(cs, async () => ({ kind: 'dir', key, dir: await b.backend.dir(key) }))
+  return { ...ok, fd }
 }
 
 export const readdir: FopFn<'READDIR'> = async (b, a, _ctx, cs) => {
@@ -106,56 +111,54 @@ export const readdirp: FopFn<'READDIRP'> = async (b, a, _ctx, cs) => {
 }
 
 export const releasedir: FopFn<'RELEASEDIR'> = async (b, a, _ctx, cs) => {
-  cs.fds.delete(a.fd)
+  const fd = cs.fds.get(a.fd)
+  if (fd !== undefined) {
+    cs.fds.delete(a.fd)
+    await b.closeFd(cs, fd)
+  }
   return ok
 }
 
 export const fsyncdir: FopFn<'FSYNCDIR'> = async () => ok
 
-export const fstat: FopFn<'FSTAT'> = async (b, a, ctx, cs) => {
-  // a directory fd (AFR fstats the fd of an opendir, e.g. while a brick is down): lstat its path
-  const dirFd = a.fd === GF_ANON_FD ? undefined : cs.fds.get(a.fd)
-  if (dirFd?.kind === 'dir' || (a.fd === GF_ANON_FD && b.store.has(gfidKey(a.gfid)) && (await b.inode(a.gfid)).st.isDirectory())) {
-    const key = b.fdKey(cs, a.fd, a.gfid)
-    const p = b.store.pathOf(key)
-    const st = await lstat(p)
-    const xdata = a.xdata !== null && a.xdata.size > 0 ? await b.fillXdata(key, p, st, a.xdata) : null
-    return { ...ok, xdata, stat: toIatt(key, st) }
+export const fstat: FopFn<'FSTAT'> = async (b, a, _ctx, cs) => {
+  // a directory fd (AFR fstats the fd of an opendir, e.g. while a brick is down), or the
+  // anonymous fd of a directory: fstat the directory's own fd
+  const tableFd = a.fd === GF_ANON_FD ? undefined : cs.fds.get(a.fd)
+  const dirKey = tableFd?.kind === 'dir' ? tableFd.key : a.fd === GF_ANON_FD && b.store.type(b.keyOf(a.gfid)) === 'd' ? b.keyOf(a.gfid) : undefined
+  if (dirKey !== undefined) {
+    const st = await b.backend.lstat(dirKey)
+    return { ...ok, xdata: await fillXdata(b, dirKey, st, a.xdata), stat: toIatt(dirKey, st) }
   }
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid)
   try {
     const st = await fd.fh.stat({ bigint: true })
-    let xdata: GfxDict = null
-    if (a.xdata !== null && a.xdata.size > 0 && b.store.has(fd.key)) {
-      let p: string | undefined
-      try { p = b.store.pathOf(fd.key) } catch {}
-      if (p !== undefined) xdata = await b.fillXdata(fd.key, p, st, a.xdata)
-    }
+    const xdata = b.store.has(fd.key) ? await fillXdata(b, fd.key, st, a.xdata) : null
     return { ...ok, xdata, stat: toIatt(fd.key, st) }
   } finally { await done() }
 }
 
 export const fsetattr: FopFn<'FSETATTR'> = async (b, a, ctx, cs) => {
-  if (a.fd !== GF_ANON_FD && cs.fds.get(a.fd)?.kind === 'dir') {
-    // a directory fd: set the attributes by path
-    const key = b.fdKey(cs, a.fd, a.gfid)
-    const p = b.store.pathOf(key)
-    const st = await lstat(p)
-    await applySetattr(p, st, a.stbuf, a.valid, undefined, b.opts.arbiter)
-    return { ...ok, prestat: toIatt(key, st), poststat: await b.iattOf(key) }
+  const tableFd = a.fd === GF_ANON_FD ? undefined : cs.fds.get(a.fd)
+  if (tableFd?.kind === 'dir') {
+    // a directory fd: the directory's own fd
+    return b.withObject(tableFd.key, async o => {
+      await applySetattr(b, ctx, { obj: o }, o.st, a.stbuf, a.valid)
+      return { ...ok, prestat: toIatt(o.key, o.st), poststat: await b.iattOf(o.key) }
+    })
   }
   return b.sizeSerial(a.gfid, a.valid, async () => {
-    const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+    const { fd, done } = await b.fd(cs, a.fd, a.gfid)
     try {
       const st = await fd.fh.stat({ bigint: true })
-      await applySetattr(undefined, st, a.stbuf, a.valid, fd.fh, b.opts.arbiter)
+      await applySetattr(b, ctx, { fh: fd.fh }, st, a.stbuf, a.valid)
       return { ...ok, prestat: toIatt(fd.key, st), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
     } finally { await done() }
   })
 }
 
-export const ftruncate: FopFn<'FTRUNCATE'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+export const ftruncate: FopFn<'FTRUNCATE'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
   try {
     const pre = await fd.fh.stat({ bigint: true })
     if (!b.opts.arbiter) await fd.fh.truncate(Number(a.offset))
@@ -164,8 +167,8 @@ export const ftruncate: FopFn<'FTRUNCATE'> = async (b, a, ctx) => b.dataSerial(a
   } finally { await done() }
 })
 
-export const fallocate: FopFn<'FALLOCATE'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+export const fallocate: FopFn<'FALLOCATE'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
   try {
     const pre = await fd.fh.stat({ bigint: true })
     const KEEP_SIZE = 0x1
@@ -182,8 +185,8 @@ export const fallocate: FopFn<'FALLOCATE'> = async (b, a, ctx) => b.dataSerial(a
   } finally { await done() }
 })
 
-export const discard: FopFn<'DISCARD'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+export const discard: FopFn<'DISCARD'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
   try {
     const pre = await fd.fh.stat({ bigint: true })
     if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
@@ -192,8 +195,8 @@ export const discard: FopFn<'DISCARD'> = async (b, a, ctx) => b.dataSerial(a.gfi
   } finally { await done() }
 })
 
-export const zerofill: FopFn<'ZEROFILL'> = async (b, a, ctx) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid, true)
+export const zerofill: FopFn<'ZEROFILL'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
   try {
     const pre = await fd.fh.stat({ bigint: true })
     if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, a.size)
@@ -202,9 +205,9 @@ export const zerofill: FopFn<'ZEROFILL'> = async (b, a, ctx) => b.dataSerial(a.g
   } finally { await done() }
 })
 
-export const seek: FopFn<'SEEK'> = async (b, a, ctx) => {
+export const seek: FopFn<'SEEK'> = async (b, a, ctx, cs) => {
   if (b.opts.arbiter) throw new FopError('ENOSYS')
-  const { fd, done } = await b.fd(ctx, a.fd, a.gfid)
+  const { fd, done } = await b.fd(cs, a.fd, a.gfid)
   try {
     // no SEEK_DATA/SEEK_HOLE in Node: a file is all data, with one hole at its end
     const size = (await fd.fh.stat({ bigint: true })).size
@@ -213,22 +216,22 @@ export const seek: FopFn<'SEEK'> = async (b, a, ctx) => {
   } finally { await done() }
 }
 
+/**
+ * One page of a directory fd's listing from `offset` (an index: the d_off cookies are 1, 2, …),
+ * at most `size` bytes (capped as protocol/server caps it, READDIR_MAX_BYTES). The listing is
+ * taken at offset 0 (shared with other fds of the unchanged directory, see listing.ts); each
+ * entry is lstat'ed in the directory's own fd.
+ */
 async function listDir (b: Brick, cs: ClientState, fdNum: bigint, offset: bigint, size: number, plus: boolean, req: GfxDict): Promise<{ entries: Array<GfxDirlist | GfxDirplist>, eof: boolean }> {
   const fd = cs.fds.get(fdNum)
   if (fd === undefined) throw new FopError('EBADF')
   if (fd.kind !== 'dir') throw new FopError('ENOTDIR')
-  const dirPath = b.store.pathOf(fd.key)
-  if (fd.names === undefined || offset === 0n) {
-    let names = await fsp.readdir(dirPath)
-    if (fd.key === ROOT_KEY) names = names.filter(n => n !== SIDECAR_DIR)
-    names.sort()
-    fd.names = ['.', '..', ...names]
-  }
-  const names = fd.names
+  if (fd.listing === undefined || offset === 0n) await takeListing(b, cs, fd)
+  const names = fd.listing!.names
   const entries: Array<GfxDirlist | GfxDirplist> = []
   let bytes = 0
   let i = Number(offset)
-  const budget = Math.max(size, 512)
+  const budget = Math.max(Math.min(size, READDIR_MAX_BYTES), 512)
   for (; i < names.length; i++) {
     const name = names[i]!
     const est = 32 + name.length + (plus ? 200 : 0)
@@ -237,10 +240,11 @@ async function listDir (b: Brick, cs: ClientState, fdNum: bigint, offset: bigint
     if (name === '.') key = fd.key
     else if (name === '..') key = fd.key === ROOT_KEY ? ROOT_KEY : b.store.links(fd.key)[0]?.[0]
     else key = b.store.child(fd.key, name)
-    const p = name === '.' ? dirPath : name === '..' ? (key !== undefined ? b.store.pathOf(key) : path.dirname(dirPath)) : path.join(dirPath, name)
     let st: BigIntStats
     try {
-      st = await lstat(p)
+      st = name === '.' ? await fsp.stat(self(fd.dir.fd), { bigint: true })
+        : name === '..' ? (key !== undefined ? await b.backend.lstat(key) : await fsp.stat(at(fd.dir.fd, '..'), { bigint: true }))
+          : await fsp.lstat(at(fd.dir.fd, name), { bigint: true })
     } catch {
       continue // removed since the listing was taken
     }
@@ -249,7 +253,7 @@ async function listDir (b: Brick, cs: ClientState, fdNum: bigint, offset: bigint
       d_ino: key !== undefined ? inoOf(gfid) : st.ino, d_off: BigInt(i + 1), d_len: Buffer.byteLength(name), d_type: direntTypeOf(Number(st.mode)), name,
     }
     if (plus) {
-      const dict = key !== undefined && name !== '.' && name !== '..' ? await b.fillXdata(key, p, st, req) : null
+      const dict = key !== undefined && name !== '.' && name !== '..' ? await fillXdata(b, key, st, req) : null
       entries.push({ ...base, stat: key !== undefined ? toIatt(gfid, st) : ZERO_IATT, dict: dict ?? new Map() })
       bytes += est + (dict !== null ? gfxDictBytes(dict) : 0)
     } else {
@@ -258,6 +262,17 @@ async function listDir (b: Brick, cs: ClientState, fdNum: bigint, offset: bigint
     }
   }
   return { entries, eof: i >= names.length }
+}
+
+/** (Re)take the listing of a directory fd: the shared one of the unchanged directory, charged to the client. */
+async function takeListing (b: Brick, cs: ClientState, fd: DirFd): Promise<void> {
+  const holder = b.usage(cs)
+  const old = fd.listing
+  fd.listing = await b.listings.acquire(fd.key, holder, async () => {
+    const names = await fsp.readdir(self(fd.dir.fd))
+    return fd.key === ROOT_KEY ? names.filter(n => n !== SIDECAR_DIR) : names
+  })
+  if (old !== undefined) b.listings.release(old, holder)
 }
 
 /**

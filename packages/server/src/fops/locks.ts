@@ -10,7 +10,7 @@ import { ok } from './reply.js'
 
 export const inodelk: FopFn<'INODELK'> = async (b, a, ctx) => {
   // an unlock may come after the object is gone (AFR unlocks after RMDIR/UNLINK)
-  const key = a.type === UNLCK || a.flock.type === UNLCK ? gfidKey(a.gfid) : (await b.inode(a.gfid)).key
+  const key = a.type === UNLCK || a.flock.type === UNLCK ? gfidKey(a.gfid) : b.keyOf(a.gfid)
   await inodelkOf(b, ctx, key, a.volume, a.cmd, a.type, a.flock)
   return ok
 }
@@ -21,7 +21,7 @@ export const finodelk: FopFn<'FINODELK'> = async (b, a, ctx, cs) => {
 }
 
 export const entrylk: FopFn<'ENTRYLK'> = async (b, a, ctx) => {
-  const key = a.cmd === GfEntrylkCmd.UNLOCK ? gfidKey(a.gfid) : (await b.inode(a.gfid)).key
+  const key = a.cmd === GfEntrylkCmd.UNLOCK ? gfidKey(a.gfid) : b.keyOf(a.gfid)
   await entrylkOf(b, ctx, key, a.volume, a.cmd, a.type, a.namelen !== 0n ? a.name : null)
   return ok
 }

@@ -3,42 +3,37 @@ import path from 'node:path'
 import { GfXattropFlags, GfXattrFlags, gfxBin, gfxIatt, GfxDictType } from '@gluster-ts/rpc'
 import { gfidBytes } from '../store/brick-store.js'
 import { FopError } from '../store/fop-error.js'
-import { toIatt, mdataOf, ZERO_IATT } from '../store/posix.js'
-import { lstat, HIDDEN_XATTRS } from '../brick.js'
+import { mdataOf, ZERO_IATT } from '../store/posix.js'
+import { HIDDEN_XATTRS } from '../xdata.js'
 import type { GfxDict, GfxValue } from '@gluster-ts/rpc'
 import type { Brick } from '../brick.js'
 import type { FopFn } from './reply.js'
 import { ok } from './reply.js'
 
 export const getxattr: FopFn<'GETXATTR'> = async (b, a) => {
-  const { key, p } = await b.inode(a.gfid)
-  return getxattrOf(b, key, p, a.namelen === 0 ? '' : a.name)
+  return getxattrOf(b, b.keyOf(a.gfid), a.namelen === 0 ? '' : a.name)
 }
 
 export const fgetxattr: FopFn<'FGETXATTR'> = async (b, a, ctx, cs) => {
-  const key = b.fdKey(cs, a.fd, a.gfid)
-  return getxattrOf(b, key, b.store.pathOf(key), a.namelen === 0 ? '' : a.name)
+  return getxattrOf(b, b.fdKey(cs, a.fd, a.gfid), a.namelen === 0 ? '' : a.name)
 }
 
 export const setxattr: FopFn<'SETXATTR'> = async (b, a) => {
-  const { key, p } = await b.inode(a.gfid)
-  return setxattrOf(b, key, p, a.dict, a.flags, a.xdata)
+  return setxattrOf(b, b.keyOf(a.gfid), a.dict, a.flags, a.xdata)
 }
 
 export const fsetxattr: FopFn<'FSETXATTR'> = async (b, a, ctx, cs) => {
-  const key = b.fdKey(cs, a.fd, a.gfid)
-  return setxattrOf(b, key, b.store.pathOf(key), a.dict, a.flags, a.xdata)
+  return setxattrOf(b, b.fdKey(cs, a.fd, a.gfid), a.dict, a.flags, a.xdata)
 }
 
 export const removexattr: FopFn<'REMOVEXATTR'> = async (b, a) => {
-  const { key } = await b.inode(a.gfid)
-  return removexattrOf(b, key, a.name)
+  return removexattrOf(b, b.keyOf(a.gfid), a.name)
 }
 
 export const fremovexattr: FopFn<'FREMOVEXATTR'> = async (b, a, _ctx, cs) => removexattrOf(b, b.fdKey(cs, a.fd, a.gfid), a.name)
 
 export const xattrop: FopFn<'XATTROP'> = async (b, a) => {
-  const { key } = await b.inode(a.gfid)
+  const key = b.keyOf(a.gfid)
   return { ...ok, dict: xattropOf(b, key, a.flags, a.dict), prestat: ZERO_IATT, poststat: ZERO_IATT }
 }
 
@@ -47,7 +42,7 @@ export const fxattrop: FopFn<'FXATTROP'> = async (b, a, _ctx, cs) => {
   return { ...ok, dict: xattropOf(b, key, a.flags, a.dict), prestat: ZERO_IATT, poststat: ZERO_IATT }
 }
 
-async function getxattrOf (b: Brick, key: string, p: string, name: string): Promise<any> {
+async function getxattrOf (b: Brick, key: string, name: string): Promise<any> {
   const dict = new Map<string, GfxValue>()
   if (name === '') {
     let total = 0
@@ -59,7 +54,8 @@ async function getxattrOf (b: Brick, key: string, p: string, name: string): Prom
     return { ...ok, op_ret: total, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
   }
   if (name === 'trusted.glusterfs.pathinfo' || name === 'glusterfs.pathinfo') {
-    const rel = path.relative(b.opts.dir, p)
+    // the path is text for the client (which brick holds the file), never used to reach it
+    const rel = path.relative(b.opts.dir, b.store.pathOf(key))
     const real = rel === '' ? `${b.opts.brickPath}/` : `${b.opts.brickPath}/${rel}`
     const v = `<POSIX(${b.opts.brickPath}):${b.opts.hostname}:${real}>`
     dict.set(name, { type: GfxDictType.STR, value: v })
@@ -70,7 +66,7 @@ async function getxattrOf (b: Brick, key: string, p: string, name: string): Prom
     return { ...ok, op_ret: 16, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
   }
   if (name === 'trusted.glusterfs.mdata') {
-    const v = mdataOf(await lstat(p))
+    const v = mdataOf(await b.backend.lstat(key))
     dict.set(name, gfxBin(v))
     return { ...ok, op_ret: v.length, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
   }
@@ -80,9 +76,9 @@ async function getxattrOf (b: Brick, key: string, p: string, name: string): Prom
   return { ...ok, op_ret: v.length, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
 }
 
-async function setxattrOf (b: Brick, key: string, p: string, dict: GfxDict, flags: number, xdata: GfxDict): Promise<any> {
+async function setxattrOf (b: Brick, key: string, dict: GfxDict, flags: number, xdata: GfxDict): Promise<any> {
   const changes = new Map<string, Buffer | null>()
-  const pre = xdata?.has('dht-get-iatt-in-xattr') === true ? toIatt(key, await lstat(p)) : undefined
+  const pre = xdata?.has('dht-get-iatt-in-xattr') === true ? await b.iattOf(key) : undefined
   for (const [k, v] of dict ?? []) {
     if (k === 'set-ctime-mdata' || k === 'trusted.gfid' || k === 'trusted.glusterfs.volume-id' || k === 'trusted.glusterfs.mdata') continue
     if (k.startsWith('trusted.gfid2path.')) throw new FopError('EOPNOTSUPP')
@@ -98,7 +94,7 @@ async function setxattrOf (b: Brick, key: string, p: string, dict: GfxDict, flag
   }
   if (changes.size > 0) b.store.setXattrs(key, changes)
   if (pre !== undefined) {
-    const post = toIatt(key, await lstat(p))
+    const post = await b.iattOf(key)
     return { ...ok, xdata: new Map([['virt-gf-prestat', gfxIatt(pre)], ['virt-gf-poststat', gfxIatt(post)]]) }
   }
   return ok
