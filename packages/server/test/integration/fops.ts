@@ -73,6 +73,7 @@ export function fops (c: RpcClient, cred?: Cred) {
       return c.call(FopProgram.procs.READ, { gfid, fd, offset, size, flag: 0, xdata: null }, o)
     },
     async release (gfid: Buffer, fd: bigint) { return c.call(FopProgram.procs.RELEASE, { gfid, fd, xdata: null }, o) },
+    async releasedir (gfid: Buffer, fd: bigint) { return c.call(FopProgram.procs.RELEASEDIR, { gfid, fd, xdata: null }, o) },
     async opendir (gfid: Buffer) { return c.call(FopProgram.procs.OPENDIR, { gfid, xdata: null }, o) },
     async readdirp (gfid: Buffer, fd: bigint, size = 65536, offset = 0n) {
       return c.call(FopProgram.procs.READDIRP, { gfid, fd, offset, size, xdata: null }, o)
