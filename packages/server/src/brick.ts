@@ -17,7 +17,7 @@ import {
 } from '@gluster-ts/rpc'
 import type { CallContext, ServerConnection, GfxDict, GfxIattx, Handlers } from '@gluster-ts/rpc'
 import { BrickStore, gfidKey, isNullGfid } from './store/brick-store.js'
-import type { BrickStoreOptions } from './store/brick-store.js'
+import type { BrickStoreOptions, InodeAttrs } from './store/brick-store.js'
 import { Backend, self } from './store/backend.js'
 import type { DirRef, ObjRef, BackendStats } from './store/backend.js'
 import { FopError, errnoOf } from './store/fop-error.js'
@@ -338,7 +338,46 @@ export class Brick {
   }
 
   async iattOf (key: string): Promise<GfxIattx> {
-    return toIatt(key, await this.backend.lstat(key))
+    return this.iatt(key, await this.backend.lstat(key))
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // attributes: type, mode, owner and rdev live in the store (virtual: the backend files are the
+  // server's own, 0600/0700); size, times and links come from the backend
+  // -------------------------------------------------------------------------------------------
+
+  /** What clients see as mode/uid/gid/rdev of `key` (the backend's `st` for objects recorded before the store kept them). */
+  attrsOf (key: string, st: BigIntStats): InodeAttrs {
+    return this.store.attrs(key) ?? { mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), rdev: st.rdev }
+  }
+
+  /** attrsOf without a stat at hand (the backend's lstat only for objects without stored attributes). */
+  async attrsNow (key: string): Promise<InodeAttrs> {
+    return this.store.attrs(key) ?? this.attrsOf(key, await this.backend.lstat(key))
+  }
+
+  iatt (key: string, st: BigIntStats): GfxIattx { return toIatt(key, st, this.store.attrs(key)) }
+
+  /** Change attributes in the store (an object without stored attributes gets all four). */
+  setAttrs (key: string, st: BigIntStats, changes: Partial<InodeAttrs>): void {
+    if (this.store.attrs(key) === undefined) this.store.setAttrs(key, { ...this.attrsOf(key, st), ...changes })
+    else this.store.setAttrs(key, changes)
+  }
+
+  /**
+   * Move the backend's ctime to now, for a metadata change the backend does not see (chmod and
+   * chown live in the store, xattrs too): chown(-1, -1) of that inode changes nothing else, and
+   * works for symlinks too (/proc/self/fd/N of an O_PATH fd is the link itself).
+   */
+  async touchCtime (target: { fh: FileHandle } | { fd: number }): Promise<void> {
+    if ('fh' in target) await target.fh.chown(-1, -1)
+    else await fsp.chown(self(target.fd), -1, -1)
+  }
+
+  /** The caller of a fop for the permission rules: an internal fop (xdata `glusterfs-internal-fop`) is privileged. */
+  principal (ctx: CallContext, xdata?: GfxDict): Caller {
+    const c = this.caller(ctx)
+    return xdata?.has('glusterfs-internal-fop') === true ? { ...c, pid: -1 } : c
   }
 
   /**

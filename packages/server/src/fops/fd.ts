@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { GF_ANON_FD, GfSeekWhat, GfOpenFlags, gfxDictBytes } from '@gluster-ts/rpc'
-import type { GfxDict, GfxDirplist, GfxDirlist } from '@gluster-ts/rpc'
+import type { CallContext, GfxDict, GfxDirplist, GfxDirlist } from '@gluster-ts/rpc'
 import { ROOT_KEY, SIDECAR_DIR, gfidBytes } from '../store/brick-store.js'
 import { at, self } from '../store/backend.js'
 import { FopError } from '../store/fop-error.js'
@@ -14,16 +14,30 @@ import { toIatt, ZERO_IATT, direntTypeOf, inoOf } from '../store/posix.js'
 import { fillXdata } from '../xdata.js'
 import { READDIR_MAX_BYTES } from '../limits.js'
 import type { Brick, ClientState, DirFd } from '../brick.js'
-import { applySetattr } from './inode.js'
+import { applySetattr, clearSuid } from './inode.js'
+import { R, S_IFMT, openWants, requirePermission } from '../access.js'
+
+const S_IFSOCK = 0o140000
 import type { FopFn } from './reply.js'
 import { ok, ENOENT } from './reply.js'
 
 const MAX_READ_BYTES = 4 * 1024 * 1024
 
-export const open: FopFn<'OPEN'> = async (b, a, _ctx, cs) => {
+/**
+ * OPEN: permission by the flags (posix_acl_open); only regular files: a device is EINVAL (as
+ * posix_open refuses block and character devices), a socket ENXIO, a fifo EINVAL (the FUSE
+ * client never sends those opens: the kernel handles fifos and devices itself).
+ */
+export const open: FopFn<'OPEN'> = async (b, a, ctx, cs) => {
   const key = b.keyOf(a.gfid)
   const fd = await b.openFd(cs, async () => {
-    const fh = await b.withObject(key, o => b.backend.reopen(o, openFlags(a.flags, b.opts.arbiter)))
+    const fh = await b.withObject(key, async o => {
+      const attrs = b.attrsOf(key, o.st)
+      if ((attrs.mode & S_IFMT) === S_IFSOCK) throw new FopError('ENXIO')
+      if (b.store.type(key) === 'o') throw new FopError('EINVAL', 'not a regular file')
+      requirePermission(b.principal(ctx, a.xdata), attrs, openWants(a.flags), 'open')
+      return b.backend.reopen(o, openFlags(a.flags, b.opts.arbiter))
+    })
     return { kind: 'file', key, fh, flags: a.flags }
   })
   return { ...ok, fd }
@@ -44,7 +58,7 @@ export const read: FopFn<'READ'> = async (b, a, ctx, cs) => {
     const st = await fd.fh.stat({ bigint: true })
     const eof = a.offset + BigInt(n) >= st.size
     // the bytes go out as their own chunk after gfx_read_rsp (gluster-wire.md §8)
-    return { op_ret: n, op_errno: eof ? ENOENT : 0, stat: toIatt(fd.key, st), size: n, xdata: null, data: buf.subarray(0, n) }
+    return { op_ret: n, op_errno: eof ? ENOENT : 0, stat: b.iatt(fd.key, st), size: n, xdata: null, data: buf.subarray(0, n) }
   } finally { await done() }
 }
 
@@ -62,8 +76,10 @@ export const write: FopFn<'WRITE'> = async (b, a, ctx, cs) => b.dataSerial(a.gfi
       }
     }
     await b.stamp(ctx, { fh: fd.fh, st: pre })
+    const prestat = b.iatt(fd.key, pre)
+    clearSuid(b, b.caller(ctx), fd.key, pre)
     const post = await fd.fh.stat({ bigint: true })
-    return { op_ret: a.data.length, op_errno: 0, xdata: null, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, post) }
+    return { op_ret: a.data.length, op_errno: 0, xdata: null, prestat, poststat: b.iatt(fd.key, post) }
   } finally { await done() }
 })
 
@@ -79,7 +95,7 @@ export const fsync: FopFn<'FSYNC'> = async (b, a, ctx, cs) => {
     const pre = await fd.fh.stat({ bigint: true })
     if (a.data !== 0) await fd.fh.datasync()
     else await fd.fh.sync()
-    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+    return { ...ok, prestat: b.iatt(fd.key, pre), poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
   } finally { await done() }
 }
 
@@ -92,21 +108,23 @@ export const release: FopFn<'RELEASE'> = async (b, a, _ctx, cs) => {
   return ok
 }
 
-export const opendir: FopFn<'OPENDIR'> = async (b, a, _ctx, cs) => {
+/** OPENDIR: read permission on the directory (posix_acl_opendir). */
+export const opendir: FopFn<'OPENDIR'> = async (b, a, ctx, cs) => {
   const key = b.keyOf(a.gfid)
   if (b.store.type(key) !== 'd') throw new FopError('ENOTDIR')
+  requirePermission(b.principal(ctx, a.xdata), b.attrsOf(key, await b.backend.lstat(key)), R, 'opendir')
   // the directory's fd stays pinned while the OPENDIR fd is open: READDIR reads that very inode
   const fd = await b.openFd(cs, async () => ({ kind: 'dir', key, dir: await b.backend.dir(key) }))
   return { ...ok, fd }
 }
 
-export const readdir: FopFn<'READDIR'> = async (b, a, _ctx, cs) => {
-  const { entries, eof } = await listDir(b, cs, a.fd, a.offset, a.size, false, null)
+export const readdir: FopFn<'READDIR'> = async (b, a, ctx, cs) => {
+  const { entries, eof } = await listDir(b, ctx, cs, a.fd, a.offset, a.size, false, null)
   return { op_ret: entries.length, op_errno: eof ? ENOENT : 0, xdata: null, reply: entries as GfxDirlist[] }
 }
 
-export const readdirp: FopFn<'READDIRP'> = async (b, a, _ctx, cs) => {
-  const { entries, eof } = await listDir(b, cs, a.fd, a.offset, a.size, true, a.xdata)
+export const readdirp: FopFn<'READDIRP'> = async (b, a, ctx, cs) => {
+  const { entries, eof } = await listDir(b, ctx, cs, a.fd, a.offset, a.size, true, a.xdata)
   return { op_ret: entries.length, op_errno: eof ? ENOENT : 0, xdata: null, reply: entries as GfxDirplist[] }
 }
 
@@ -128,13 +146,13 @@ export const fstat: FopFn<'FSTAT'> = async (b, a, _ctx, cs) => {
   const dirKey = tableFd?.kind === 'dir' ? tableFd.key : a.fd === GF_ANON_FD && b.store.type(b.keyOf(a.gfid)) === 'd' ? b.keyOf(a.gfid) : undefined
   if (dirKey !== undefined) {
     const st = await b.backend.lstat(dirKey)
-    return { ...ok, xdata: await fillXdata(b, dirKey, st, a.xdata), stat: toIatt(dirKey, st) }
+    return { ...ok, xdata: await fillXdata(b, dirKey, st, a.xdata), stat: b.iatt(dirKey, st) }
   }
   const { fd, done } = await b.fd(cs, a.fd, a.gfid)
   try {
     const st = await fd.fh.stat({ bigint: true })
     const xdata = b.store.has(fd.key) ? await fillXdata(b, fd.key, st, a.xdata) : null
-    return { ...ok, xdata, stat: toIatt(fd.key, st) }
+    return { ...ok, xdata, stat: b.iatt(fd.key, st) }
   } finally { await done() }
 }
 
@@ -143,16 +161,18 @@ export const fsetattr: FopFn<'FSETATTR'> = async (b, a, ctx, cs) => {
   if (tableFd?.kind === 'dir') {
     // a directory fd: the directory's own fd
     return b.withObject(tableFd.key, async o => {
-      await applySetattr(b, ctx, { obj: o }, o.st, a.stbuf, a.valid)
-      return { ...ok, prestat: toIatt(o.key, o.st), poststat: await b.iattOf(o.key) }
+      const pre = b.iatt(o.key, o.st)
+      await applySetattr(b, ctx, { obj: o }, o.key, o.st, a.stbuf, a.valid, a.xdata)
+      return { ...ok, prestat: pre, poststat: await b.iattOf(o.key) }
     })
   }
   return b.sizeSerial(a.gfid, a.valid, async () => {
     const { fd, done } = await b.fd(cs, a.fd, a.gfid)
     try {
       const st = await fd.fh.stat({ bigint: true })
-      await applySetattr(b, ctx, { fh: fd.fh }, st, a.stbuf, a.valid)
-      return { ...ok, prestat: toIatt(fd.key, st), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+      const pre = b.iatt(fd.key, st)
+      await applySetattr(b, ctx, { fh: fd.fh }, fd.key, st, a.stbuf, a.valid, a.xdata)
+      return { ...ok, prestat: pre, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
     } finally { await done() }
   })
 }
@@ -163,7 +183,9 @@ export const ftruncate: FopFn<'FTRUNCATE'> = async (b, a, ctx, cs) => b.dataSeri
     const pre = await fd.fh.stat({ bigint: true })
     if (!b.opts.arbiter) await fd.fh.truncate(Number(a.offset))
     await b.stamp(ctx, { fh: fd.fh, st: pre })
-    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+    const prestat = b.iatt(fd.key, pre)
+    clearSuid(b, b.caller(ctx), fd.key, pre)
+    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
   } finally { await done() }
 })
 
@@ -181,7 +203,9 @@ export const fallocate: FopFn<'FALLOCATE'> = async (b, a, ctx, cs) => b.dataSeri
       }
     }
     await b.stamp(ctx, { fh: fd.fh, st: pre })
-    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+    const prestat = b.iatt(fd.key, pre)
+    clearSuid(b, b.caller(ctx), fd.key, pre)
+    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
   } finally { await done() }
 })
 
@@ -191,7 +215,9 @@ export const discard: FopFn<'DISCARD'> = async (b, a, ctx, cs) => b.dataSerial(a
     const pre = await fd.fh.stat({ bigint: true })
     if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
     await b.stamp(ctx, { fh: fd.fh, st: pre })
-    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+    const prestat = b.iatt(fd.key, pre)
+    clearSuid(b, b.caller(ctx), fd.key, pre)
+    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
   } finally { await done() }
 })
 
@@ -201,7 +227,9 @@ export const zerofill: FopFn<'ZEROFILL'> = async (b, a, ctx, cs) => b.dataSerial
     const pre = await fd.fh.stat({ bigint: true })
     if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, a.size)
     await b.stamp(ctx, { fh: fd.fh, st: pre })
-    return { ...ok, prestat: toIatt(fd.key, pre), poststat: toIatt(fd.key, await fd.fh.stat({ bigint: true })) }
+    const prestat = b.iatt(fd.key, pre)
+    clearSuid(b, b.caller(ctx), fd.key, pre)
+    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
   } finally { await done() }
 })
 
@@ -222,11 +250,15 @@ export const seek: FopFn<'SEEK'> = async (b, a, ctx, cs) => {
  * taken at offset 0 (shared with other fds of the unchanged directory, see listing.ts); each
  * entry is lstat'ed in the directory's own fd.
  */
-async function listDir (b: Brick, cs: ClientState, fdNum: bigint, offset: bigint, size: number, plus: boolean, req: GfxDict): Promise<{ entries: Array<GfxDirlist | GfxDirplist>, eof: boolean }> {
+async function listDir (b: Brick, ctx: CallContext, cs: ClientState, fdNum: bigint, offset: bigint, size: number, plus: boolean, req: GfxDict): Promise<{ entries: Array<GfxDirlist | GfxDirplist>, eof: boolean }> {
   const fd = cs.fds.get(fdNum)
   if (fd === undefined) throw new FopError('EBADF')
   if (fd.kind !== 'dir') throw new FopError('ENOTDIR')
-  if (fd.listing === undefined || offset === 0n) await takeListing(b, cs, fd)
+  if (fd.listing === undefined || offset === 0n) {
+    // reading a directory needs read permission (posix_acl_readdir), checked when a listing is taken
+    requirePermission(b.principal(ctx, req), await b.attrsNow(fd.key), R, 'readdir')
+    await takeListing(b, cs, fd)
+  }
   const names = fd.listing!.names
   const entries: Array<GfxDirlist | GfxDirplist> = []
   let bytes = 0
@@ -249,12 +281,13 @@ async function listDir (b: Brick, cs: ClientState, fdNum: bigint, offset: bigint
       continue // removed since the listing was taken
     }
     const gfid = key !== undefined ? gfidBytes(key) : Buffer.alloc(16)
+    const attrs = key !== undefined ? b.store.attrs(key) : undefined
     const base: GfxDirlist = {
-      d_ino: key !== undefined ? inoOf(gfid) : st.ino, d_off: BigInt(i + 1), d_len: Buffer.byteLength(name), d_type: direntTypeOf(Number(st.mode)), name,
+      d_ino: key !== undefined ? inoOf(gfid) : st.ino, d_off: BigInt(i + 1), d_len: Buffer.byteLength(name), d_type: direntTypeOf(attrs?.mode ?? Number(st.mode)), name,
     }
     if (plus) {
       const dict = key !== undefined && name !== '.' && name !== '..' ? await fillXdata(b, key, st, req) : null
-      entries.push({ ...base, stat: key !== undefined ? toIatt(gfid, st) : ZERO_IATT, dict: dict ?? new Map() })
+      entries.push({ ...base, stat: key !== undefined ? toIatt(gfid, st, attrs) : ZERO_IATT, dict: dict ?? new Map() })
       bytes += est + (dict !== null ? gfxDictBytes(dict) : 0)
     } else {
       entries.push(base)

@@ -1,7 +1,9 @@
 // Extended attributes (kept in the store) and XATTROP, the counters AFR keeps in them.
 import path from 'node:path'
 import { GfXattropFlags, GfXattrFlags, gfxBin, gfxIatt, GfxDictType } from '@gluster-ts/rpc'
-import { gfidBytes } from '../store/brick-store.js'
+import { gfidBytes, ROOT_KEY } from '../store/brick-store.js'
+import { checkXattrRead, checkXattrWrite, xattrListed } from '../access.js'
+import type { Principal } from '../access.js'
 import { FopError } from '../store/fop-error.js'
 import { mdataOf, ZERO_IATT } from '../store/posix.js'
 import { HIDDEN_XATTRS } from '../xdata.js'
@@ -10,27 +12,27 @@ import type { Brick } from '../brick.js'
 import type { FopFn } from './reply.js'
 import { ok } from './reply.js'
 
-export const getxattr: FopFn<'GETXATTR'> = async (b, a) => {
-  return getxattrOf(b, b.keyOf(a.gfid), a.namelen === 0 ? '' : a.name)
+export const getxattr: FopFn<'GETXATTR'> = async (b, a, ctx) => {
+  return getxattrOf(b, b.principal(ctx, a.xdata), b.keyOf(a.gfid), a.namelen === 0 ? '' : a.name)
 }
 
 export const fgetxattr: FopFn<'FGETXATTR'> = async (b, a, ctx, cs) => {
-  return getxattrOf(b, b.fdKey(cs, a.fd, a.gfid), a.namelen === 0 ? '' : a.name)
+  return getxattrOf(b, b.principal(ctx, a.xdata), b.fdKey(cs, a.fd, a.gfid), a.namelen === 0 ? '' : a.name)
 }
 
-export const setxattr: FopFn<'SETXATTR'> = async (b, a) => {
-  return setxattrOf(b, b.keyOf(a.gfid), a.dict, a.flags, a.xdata)
+export const setxattr: FopFn<'SETXATTR'> = async (b, a, ctx) => {
+  return setxattrOf(b, b.principal(ctx, a.xdata), b.keyOf(a.gfid), a.dict, a.flags, a.xdata)
 }
 
 export const fsetxattr: FopFn<'FSETXATTR'> = async (b, a, ctx, cs) => {
-  return setxattrOf(b, b.fdKey(cs, a.fd, a.gfid), a.dict, a.flags, a.xdata)
+  return setxattrOf(b, b.principal(ctx, a.xdata), b.fdKey(cs, a.fd, a.gfid), a.dict, a.flags, a.xdata)
 }
 
-export const removexattr: FopFn<'REMOVEXATTR'> = async (b, a) => {
-  return removexattrOf(b, b.keyOf(a.gfid), a.name)
+export const removexattr: FopFn<'REMOVEXATTR'> = async (b, a, ctx) => {
+  return removexattrOf(b, b.principal(ctx, a.xdata), b.keyOf(a.gfid), a.name)
 }
 
-export const fremovexattr: FopFn<'FREMOVEXATTR'> = async (b, a, _ctx, cs) => removexattrOf(b, b.fdKey(cs, a.fd, a.gfid), a.name)
+export const fremovexattr: FopFn<'FREMOVEXATTR'> = async (b, a, ctx, cs) => removexattrOf(b, b.principal(ctx, a.xdata), b.fdKey(cs, a.fd, a.gfid), a.name)
 
 export const xattrop: FopFn<'XATTROP'> = async (b, a) => {
   const key = b.keyOf(a.gfid)
@@ -42,12 +44,14 @@ export const fxattrop: FopFn<'FXATTROP'> = async (b, a, _ctx, cs) => {
   return { ...ok, dict: xattropOf(b, key, a.flags, a.dict), prestat: ZERO_IATT, poststat: ZERO_IATT }
 }
 
-async function getxattrOf (b: Brick, key: string, name: string): Promise<any> {
+/** GETXATTR: one name (read rules of access.ts checkXattrRead), or all (name ''; trusted.* only for privileged callers). */
+async function getxattrOf (b: Brick, who: Principal, key: string, name: string): Promise<any> {
   const dict = new Map<string, GfxValue>()
+  if (name !== '') checkXattrRead(who, await b.attrsNow(key), name)
   if (name === '') {
     let total = 0
     for (const [k, v] of b.store.xattrs(key)) {
-      if (HIDDEN_XATTRS(k)) continue
+      if (HIDDEN_XATTRS(k) || !xattrListed(who, k)) continue
       dict.set(k, gfxBin(v))
       total += Buffer.byteLength(k) + 1
     }
@@ -76,12 +80,15 @@ async function getxattrOf (b: Brick, key: string, name: string): Promise<any> {
   return { ...ok, op_ret: v.length, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
 }
 
-async function setxattrOf (b: Brick, key: string, dict: GfxDict, flags: number, xdata: GfxDict): Promise<any> {
+/** SETXATTR: write rules per name (access.ts checkXattrWrite); the ctime moves, as for any xattr change. */
+async function setxattrOf (b: Brick, who: Principal, key: string, dict: GfxDict, flags: number, xdata: GfxDict): Promise<any> {
   const changes = new Map<string, Buffer | null>()
+  const attrs = await b.attrsNow(key)
   const pre = xdata?.has('dht-get-iatt-in-xattr') === true ? await b.iattOf(key) : undefined
   for (const [k, v] of dict ?? []) {
     if (k === 'set-ctime-mdata' || k === 'trusted.gfid' || k === 'trusted.glusterfs.volume-id' || k === 'trusted.glusterfs.mdata') continue
     if (k.startsWith('trusted.gfid2path.')) throw new FopError('EOPNOTSUPP')
+    checkXattrWrite(who, attrs, k)
     let value: Buffer
     if (v.type === GfxDictType.PTR || v.type === GfxDictType.STR_OLD) value = v.value
     else if (v.type === GfxDictType.STR) value = Buffer.from(v.value + '\0', 'utf8')
@@ -92,7 +99,10 @@ async function setxattrOf (b: Brick, key: string, dict: GfxDict, flags: number, 
     if ((flags & GfXattrFlags.REPLACE) !== 0 && !exists) throw new FopError('ENODATA')
     changes.set(k, value)
   }
-  if (changes.size > 0) b.store.setXattrs(key, changes)
+  if (changes.size > 0) {
+    b.store.setXattrs(key, changes)
+    await touch(b, key)
+  }
   if (pre !== undefined) {
     const post = await b.iattOf(key)
     return { ...ok, xdata: new Map([['virt-gf-prestat', gfxIatt(pre)], ['virt-gf-poststat', gfxIatt(post)]]) }
@@ -100,10 +110,12 @@ async function setxattrOf (b: Brick, key: string, dict: GfxDict, flags: number, 
   return ok
 }
 
-function removexattrOf (b: Brick, key: string, name: string): any {
+async function removexattrOf (b: Brick, who: Principal, key: string, name: string): Promise<any> {
   if (name === 'trusted.gfid' || name === 'trusted.glusterfs.volume-id' || name.startsWith('trusted.gfid2path.')) throw new FopError('EPERM')
+  checkXattrWrite(who, await b.attrsNow(key), name)
   if (b.store.getXattr(key, name) === undefined) throw new FopError('ENODATA')
   b.store.setXattrs(key, new Map([[name, null]]))
+  await touch(b, key)
   return ok
 }
 
@@ -145,6 +157,12 @@ function xattropOf (b: Brick, key: string, flags: number, dict: GfxDict): Map<st
   }
   if (changes.size > 0) b.store.setXattrs(key, changes)
   return out
+}
+
+/** The ctime of an object whose xattrs changed (the backend does not see them): moved on its inode. */
+async function touch (b: Brick, key: string): Promise<void> {
+  if (b.store.links(key).length === 0 && key !== ROOT_KEY) return // unlinked while open: no name to reach it by
+  await b.withObject(key, o => b.touchCtime({ fd: o.fd }))
 }
 
 function combine (cur: Buffer, req: Buffer, width: 4, f: (a: number, b: number) => number): Buffer {
