@@ -110,7 +110,9 @@ export function checkSetattr (c: Principal, a: InodeAttrs, r: SetattrRequest, si
   const owner = c.uid === a.uid
   let mode: number | undefined
   if (r.mode !== undefined) {
-    if (!priv && !owner) throw new FopError('EPERM', 'chmod: not the owner')
+    // a change that only drops set-uid/set-gid is what the kernel sends (as the writer) when a
+    // write or truncate by someone else kills them: allowed, as Linux does for that writer
+    if (!priv && !owner && !onlyKillsPrivileges(a.mode, r.mode)) throw new FopError('EPERM', 'chmod: not the owner')
     mode = (a.mode & S_IFMT) | (r.mode & 0o7777)
     const gid = r.gid ?? a.gid
     if (!priv && !inGroup(c, gid)) mode &= ~S_ISGID
@@ -124,6 +126,13 @@ export function checkSetattr (c: Principal, a: InodeAttrs, r: SetattrRequest, si
   if (r.size === true && !sizeByFd && !permits(c, a, W)) throw new FopError('EACCES', 'truncate: no write permission')
   if ((r.uid !== undefined || r.gid !== undefined) && !isDir(a)) mode = killSuid(mode ?? a.mode)
   return mode !== undefined && mode !== a.mode ? { mode } : {}
+}
+
+/** Is `next` the mode `cur` with some of S_ISUID/S_ISGID cleared and nothing else changed? */
+export function onlyKillsPrivileges (cur: number, next: number): boolean {
+  const c = cur & 0o7777
+  const n = next & 0o7777
+  return (n & ~c) === 0 && ((c & ~n) & ~(S_ISUID | S_ISGID)) === 0
 }
 
 /**

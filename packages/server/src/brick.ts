@@ -23,7 +23,7 @@ import type { DirRef, ObjRef, BackendStats } from './store/backend.js'
 import { FopError, errnoOf } from './store/fop-error.js'
 import { FOPS } from './fops/index.js'
 import { failure } from './fops/reply.js'
-import { toIatt } from './store/posix.js'
+import { toIatt, rdevToIatt } from './store/posix.js'
 import { InodeLocks, EntryLocks, PosixLocks } from './locks.js'
 import type { LockOwner } from './locks.js'
 import { resolveLimits } from './limits.js'
@@ -73,6 +73,9 @@ export interface BrickStats extends BackendStats {
   listings: number
   listingBytes: number
 }
+
+/** where SETATTR keeps times set to the nanosecond (brick.times); never listed or settable by clients */
+export const TIMES_XATTR = 'trusted.glusterfs-ts.times'
 
 /** utime bits in the v3 credential's flags (which times the operation changes) */
 const MDATA_MTIME = 0x2
@@ -348,7 +351,7 @@ export class Brick {
 
   /** What clients see as mode/uid/gid/rdev of `key` (the backend's `st` for objects recorded before the store kept them). */
   attrsOf (key: string, st: BigIntStats): InodeAttrs {
-    return this.store.attrs(key) ?? { mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), rdev: st.rdev }
+    return this.store.attrs(key) ?? { mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid), rdev: rdevToIatt(st.rdev) }
   }
 
   /** attrsOf without a stat at hand (the backend's lstat only for objects without stored attributes). */
@@ -356,7 +359,34 @@ export class Brick {
     return this.store.attrs(key) ?? this.attrsOf(key, await this.backend.lstat(key))
   }
 
-  iatt (key: string, st: BigIntStats): GfxIattx { return toIatt(key, st, this.store.attrs(key)) }
+  iatt (key: string, st: BigIntStats): GfxIattx { return toIatt(key, this.times(key, st), this.store.attrs(key)) }
+
+  /**
+   * The backend's stat with the atime/mtime a client set explicitly, to the nanosecond: Node sets
+   * times from a double (microseconds at best), so SETATTR keeps the exact values it was asked for
+   * beside the backend's (TIMES_XATTR) and they count while the backend still has what was set.
+   */
+  times (key: string, st: BigIntStats): BigIntStats {
+    const t = this.store.getXattr(key, TIMES_XATTR)
+    if (t === undefined || t.length !== 32) return st
+    const [atime, backendAtime, mtime, backendMtime] = [0, 8, 16, 24].map(o => t.readBigInt64BE(o)) as [bigint, bigint, bigint, bigint]
+    const a = st.atimeNs === backendAtime
+    const m = st.mtimeNs === backendMtime
+    if (!a && !m) return st
+    return Object.create(st, { atimeNs: { value: a ? atime : st.atimeNs }, mtimeNs: { value: m ? mtime : st.mtimeNs } }) as BigIntStats
+  }
+
+  /** After an explicit utimes: remember the exact times asked for when the backend could not keep them. */
+  keepTimes (key: string, atimeNs: bigint, mtimeNs: bigint, st: BigIntStats): void {
+    const had = this.store.getXattr(key, TIMES_XATTR) !== undefined
+    if (st.atimeNs === atimeNs && st.mtimeNs === mtimeNs) {
+      if (had) this.store.setXattrs(key, new Map([[TIMES_XATTR, null]]))
+      return
+    }
+    const v = Buffer.alloc(32)
+    v.writeBigInt64BE(atimeNs, 0); v.writeBigInt64BE(st.atimeNs, 8); v.writeBigInt64BE(mtimeNs, 16); v.writeBigInt64BE(st.mtimeNs, 24)
+    this.store.setXattrs(key, new Map([[TIMES_XATTR, v]]))
+  }
 
   /** Change attributes in the store (an object without stored attributes gets all four). */
   setAttrs (key: string, st: BigIntStats, changes: Partial<InodeAttrs>): void {

@@ -16,7 +16,8 @@ const INTERNAL_KEYS = new Set([
 
 /** xattrs never listed to clients */
 export const HIDDEN_XATTRS = (k: string): boolean =>
-  k === 'trusted.gfid' || k === 'trusted.glusterfs.volume-id' || k.startsWith('trusted.gfid2path.') || k === 'trusted.glusterfs.mdata'
+  k === 'trusted.gfid' || k === 'trusted.glusterfs.volume-id' || k.startsWith('trusted.gfid2path.') || k === 'trusted.glusterfs.mdata' ||
+  k.startsWith('trusted.glusterfs-ts.')
 
 /**
  * The reply xdata for what `req` asks about object `key` (stat `st`). `content` (quick-read's
@@ -48,13 +49,13 @@ export async function fillXdata (b: Brick, key: string, st: BigIntStats, req: Gf
       }
       case 'glusterfs.open-fd-count': out.set(k, gfxInt(b.openCount.get(key) ?? 0)); break
       case 'link-count': out.set(k, gfxInt(0)); break
-      case 'trusted.glusterfs.mdata': out.set(k, gfxBin(mdataOf(st))); break
+      case 'trusted.glusterfs.mdata': out.set(k, gfxBin(mdataOf(b.times(key, st)))); break
       case 'list-xattr':
         for (const [xk, xv] of stored) if (!HIDDEN_XATTRS(xk)) out.set(xk, gfxBin(xv))
         break
       case 'trusted.gfid': out.set(k, gfxBin(gfidBytes(key))); break
       default: {
-        const xv = stored.get(k)
+        const xv = HIDDEN_XATTRS(k) ? undefined : stored.get(k)
         if (xv !== undefined) out.set(k, gfxBin(xv))
       }
     }

@@ -13,7 +13,7 @@ import type { ObjectType, InodeAttrs } from '../store/brick-store.js'
 import { at } from '../store/backend.js'
 import type { DirRef } from '../store/backend.js'
 import { FopError } from '../store/fop-error.js'
-import { ZERO_IATT, objectTypeOf } from '../store/posix.js'
+import { ZERO_IATT, objectTypeOf, rdevToIatt } from '../store/posix.js'
 import {
   W, X, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, isPrivileged, isDir, openWants, requirePermission, stickyPermits, newAttrs,
 } from '../access.js'
@@ -67,7 +67,7 @@ export const lookup: FopFn<'LOOKUP'> = async (b, a, ctx) => {
       const k = key = gfidKey(req)
       const s = st
       await b.serial(async () => {
-        const attrs: InodeAttrs = { mode: Number(s.mode), uid: Number(s.uid), gid: Number(s.gid), rdev: s.rdev }
+        const attrs: InodeAttrs = { mode: Number(s.mode), uid: Number(s.uid), gid: Number(s.gid), rdev: rdevToIatt(s.rdev) }
         b.store.addObject(k, objectTypeOf(Number(s.mode)), dir.key, a.bname, undefined, attrs)
         b.listings.changed(dir.key)
       })
@@ -220,7 +220,7 @@ export const mknod: FopFn<'MKNOD'> = async (b, a, ctx) => {
   if ((fmt === S_IFCHR || fmt === S_IFBLK) && !isPrivileged(b.principal(ctx, a.xdata))) throw new FopError('EPERM', 'device nodes: root only')
   const mode = requested(fmt, a.mode, a.umask)
   return createEntry(b, ctx, a, mode, async e => {
-    if (fmt === S_IFCHR || fmt === S_IFBLK) e.attrs = { ...e.attrs, rdev: a.dev }
+    if (fmt === S_IFCHR || fmt === S_IFBLK) e.attrs = { ...e.attrs, rdev: rdevToIatt(a.dev) }
     const fh = await b.backend.openFile(e.parent, e.name, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600)
     await b.backend.closeFile(fh)
     await record(b, e, fmt === S_IFREG ? 'f' : 'o', () => fsp.unlink(at(e.parent.fd, e.name)))

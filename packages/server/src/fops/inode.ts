@@ -127,6 +127,13 @@ export async function applySetattr (b: Brick, ctx: CallContext, target: { fh: Fi
     const mtime = (valid & V.MTIME_NOW) !== 0 ? now : (valid & V.MTIME) !== 0 ? secs(s.ia_mtime, s.ia_mtime_nsec) : Number(st.mtimeNs) / 1e9
     if ('fh' in target) await target.fh.utimes(atime, mtime)
     else await fsp.utimes(self(target.obj.fd), atime, mtime)
+    if ((valid & (V.ATIME | V.MTIME)) !== 0 && (valid & (V.ATIME_NOW | V.MTIME_NOW)) === 0) {
+      const now = 'fh' in target ? await target.fh.stat({ bigint: true }) : await fsp.stat(self(target.obj.fd), { bigint: true })
+      const exact = (sec: bigint, nsec: number): bigint => sec * 1_000_000_000n + BigInt(nsec)
+      const keptA = (valid & V.ATIME) !== 0 ? exact(s.ia_atime, s.ia_atime_nsec) : b.times(key, st).atimeNs
+      const keptM = (valid & V.MTIME) !== 0 ? exact(s.ia_mtime, s.ia_mtime_nsec) : b.times(key, st).mtimeNs
+      b.keepTimes(key, keptA, keptM, now)
+    }
   }
   if (Object.keys(changes).length > 0) b.setAttrs(key, st, changes)
   // chmod and chown change the ctime, even when nothing changed (Linux; POSIX for a successful call)

@@ -70,7 +70,7 @@ async function getxattrOf (b: Brick, who: Principal, key: string, name: string):
     return { ...ok, op_ret: 16, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
   }
   if (name === 'trusted.glusterfs.mdata') {
-    const v = mdataOf(await b.backend.lstat(key))
+    const v = mdataOf(b.times(key, await b.backend.lstat(key)))
     dict.set(name, gfxBin(v))
     return { ...ok, op_ret: v.length, dict, prestat: ZERO_IATT, poststat: ZERO_IATT }
   }
@@ -87,6 +87,7 @@ async function setxattrOf (b: Brick, who: Principal, key: string, dict: GfxDict,
   const pre = xdata?.has('dht-get-iatt-in-xattr') === true ? await b.iattOf(key) : undefined
   for (const [k, v] of dict ?? []) {
     if (k === 'set-ctime-mdata' || k === 'trusted.gfid' || k === 'trusted.glusterfs.volume-id' || k === 'trusted.glusterfs.mdata') continue
+    if (k.startsWith('trusted.glusterfs-ts.')) throw new FopError('EPERM', `${k} is the brick's own`)
     if (k.startsWith('trusted.gfid2path.')) throw new FopError('EOPNOTSUPP')
     checkXattrWrite(who, attrs, k)
     let value: Buffer
@@ -111,7 +112,7 @@ async function setxattrOf (b: Brick, who: Principal, key: string, dict: GfxDict,
 }
 
 async function removexattrOf (b: Brick, who: Principal, key: string, name: string): Promise<any> {
-  if (name === 'trusted.gfid' || name === 'trusted.glusterfs.volume-id' || name.startsWith('trusted.gfid2path.')) throw new FopError('EPERM')
+  if (name === 'trusted.gfid' || name === 'trusted.glusterfs.volume-id' || name.startsWith('trusted.gfid2path.') || name.startsWith('trusted.glusterfs-ts.')) throw new FopError('EPERM')
   checkXattrWrite(who, await b.attrsNow(key), name)
   if (b.store.getXattr(key, name) === undefined) throw new FopError('ENODATA')
   b.store.setXattrs(key, new Map([[name, null]]))

@@ -26,7 +26,7 @@ export function toIatt (gfid: Buffer | string, st: BigIntStats, attrs?: InodeAtt
     ia_flags: POSIX_IA_FLAGS,
     ia_ino: inoOf(g),
     ia_dev: st.dev,
-    ia_rdev: attrs?.rdev ?? st.rdev,
+    ia_rdev: attrs?.rdev ?? rdevToIatt(st.rdev),
     ia_size: st.size,
     ia_blocks: st.blocks,
     ia_attributes: 0n,
@@ -45,6 +45,17 @@ export function toIatt (gfid: Buffer | string, st: BigIntStats, attrs?: InodeAtt
     ia_blksize: Number(st.blksize),
     mode: attrs?.mode ?? Number(st.mode),
   }
+}
+
+/**
+ * A device number as GlusterFS carries it in an iatt: (major << 32) | minor (iatt.h ia_makedev),
+ * from a dev_t in glibc's encoding (what stat(2) gives and what MKNOD's `dev` is: the FUSE
+ * client passes the kernel's encoding, which is the same for 32-bit values).
+ */
+export function rdevToIatt (dev: bigint): bigint {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn)
+  return (BigInt.asUintN(32, major) << 32n) | BigInt.asUintN(32, minor)
 }
 
 /**
