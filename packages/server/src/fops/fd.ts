@@ -177,61 +177,40 @@ export const fsetattr: FopFn<'FSETATTR'> = async (b, a, ctx, cs) => {
   })
 }
 
-export const ftruncate: FopFn<'FTRUNCATE'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
-  try {
-    const pre = await fd.fh.stat({ bigint: true })
-    if (!b.opts.arbiter) await fd.fh.truncate(Number(a.offset))
-    await b.stamp(ctx, { fh: fd.fh, st: pre })
-    const prestat = b.iatt(fd.key, pre)
-    clearSuid(b, b.caller(ctx), fd.key, pre)
-    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
-  } finally { await done() }
+/**
+ * The data fops of an fd other than WRITE (FTRUNCATE, FALLOCATE, DISCARD, ZEROFILL): in the
+ * file's data chain, `change` on the open file (not on an arbiter), the operation's times, and
+ * set-uid/set-gid cleared for a caller without privileges.
+ */
+async function dataOp (b: Brick, a: { gfid: Buffer, fd: bigint }, ctx: CallContext, cs: ClientState,
+  change: (fh: FileHandle, pre: BigIntStats) => Promise<void>): Promise<any> {
+  return b.dataSerial(a.gfid, async () => {
+    const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
+    try {
+      const pre = await fd.fh.stat({ bigint: true })
+      if (!b.opts.arbiter) await change(fd.fh, pre)
+      await b.stamp(ctx, { fh: fd.fh, st: pre })
+      const prestat = b.iatt(fd.key, pre)
+      clearSuid(b, b.caller(ctx), fd.key, pre)
+      return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
+    } finally { await done() }
+  })
+}
+
+export const ftruncate: FopFn<'FTRUNCATE'> = async (b, a, ctx, cs) => dataOp(b, a, ctx, cs, fh => fh.truncate(Number(a.offset)))
+
+const KEEP_SIZE = 0x1
+const PUNCH_HOLE = 0x2
+
+export const fallocate: FopFn<'FALLOCATE'> = async (b, a, ctx, cs) => dataOp(b, a, ctx, cs, async (fh, pre) => {
+  if ((a.flags & PUNCH_HOLE) !== 0) await writeZeros(fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
+  else if ((a.flags & KEEP_SIZE) === 0 && a.offset + a.size > pre.size) await fh.truncate(Number(a.offset + a.size))
 })
 
-export const fallocate: FopFn<'FALLOCATE'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
-  try {
-    const pre = await fd.fh.stat({ bigint: true })
-    const KEEP_SIZE = 0x1
-    const PUNCH_HOLE = 0x2
-    if (!b.opts.arbiter) {
-      if ((a.flags & PUNCH_HOLE) !== 0) {
-        await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
-      } else if ((a.flags & KEEP_SIZE) === 0 && a.offset + a.size > pre.size) {
-        await fd.fh.truncate(Number(a.offset + a.size))
-      }
-    }
-    await b.stamp(ctx, { fh: fd.fh, st: pre })
-    const prestat = b.iatt(fd.key, pre)
-    clearSuid(b, b.caller(ctx), fd.key, pre)
-    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
-  } finally { await done() }
-})
+export const discard: FopFn<'DISCARD'> = async (b, a, ctx, cs) =>
+  dataOp(b, a, ctx, cs, (fh, pre) => writeZeros(fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n)))
 
-export const discard: FopFn<'DISCARD'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
-  try {
-    const pre = await fd.fh.stat({ bigint: true })
-    if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, minBig(a.size, pre.size > a.offset ? pre.size - a.offset : 0n))
-    await b.stamp(ctx, { fh: fd.fh, st: pre })
-    const prestat = b.iatt(fd.key, pre)
-    clearSuid(b, b.caller(ctx), fd.key, pre)
-    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
-  } finally { await done() }
-})
-
-export const zerofill: FopFn<'ZEROFILL'> = async (b, a, ctx, cs) => b.dataSerial(a.gfid, async () => {
-  const { fd, done } = await b.fd(cs, a.fd, a.gfid, true)
-  try {
-    const pre = await fd.fh.stat({ bigint: true })
-    if (!b.opts.arbiter) await writeZeros(fd.fh, a.offset, a.size)
-    await b.stamp(ctx, { fh: fd.fh, st: pre })
-    const prestat = b.iatt(fd.key, pre)
-    clearSuid(b, b.caller(ctx), fd.key, pre)
-    return { ...ok, prestat, poststat: b.iatt(fd.key, await fd.fh.stat({ bigint: true })) }
-  } finally { await done() }
-})
+export const zerofill: FopFn<'ZEROFILL'> = async (b, a, ctx, cs) => dataOp(b, a, ctx, cs, fh => writeZeros(fh, a.offset, a.size))
 
 export const seek: FopFn<'SEEK'> = async (b, a, ctx, cs) => {
   if (b.opts.arbiter) throw new FopError('ENOSYS')
