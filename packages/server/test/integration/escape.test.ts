@@ -14,6 +14,9 @@ import { ROOT_GFID } from '@gluster-ts/rpc'
 import { cluster, attach } from './brick-client.js'
 import { fops, snapshot, makeCanaries, V } from './fops.js'
 
+// the races take a minute on a quiet box, several on a loaded one
+t.setTimeout(600_000)
+
 const EINVAL = 22
 const ELOOP = 40
 /** how long each race runs (the chmod race hit in under 2 s on the old brick) */

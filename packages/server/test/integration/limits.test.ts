@@ -11,6 +11,9 @@ import type { BrickLimits } from '@gluster-ts/server'
 import { cluster, attach } from './brick-client.js'
 import { fops } from './fops.js'
 
+// the 20,000-call burst and the big directories take most of a minute on a quiet box
+t.setTimeout(600_000)
+
 const EMFILE = 24
 const ENOMEM = 12
 
