@@ -1,5 +1,7 @@
 export { Brick } from './brick.js'
-export type { BrickOptions } from './brick.js'
+export type { BrickOptions, BrickStats } from './brick.js'
+export { Budget, READDIR_MAX_BYTES, processFdCap, softFdLimit } from './limits.js'
+export type { BrickLimits } from './limits.js'
 export { BrickStore, SIDECAR_DIR, ROOT_KEY, LINK_MAX, gfidKey, gfidBytes, newGfid, checkName } from './store/brick-store.js'
 export type { BrickStoreOptions, ObjectType, InodeAttrs } from './store/brick-store.js'
 export {

@@ -65,11 +65,12 @@ export function xattrLimits (opts: XattrLimitOptions): XattrLimits {
 
 /**
  * The keys the brick graph writes for itself: AFR's pending counters (trusted.afr.*, §4 of
- * gluster-cluster.md), DHT's layout and link keys (trusted.glusterfs.dht*) and the root's volume
- * id.
+ * gluster-cluster.md), DHT's layout and link keys (trusted.glusterfs.dht*), the root's volume
+ * id, and our brick's own (trusted.glusterfs-ts.*, which clients may not set).
  */
 export function isInternalXattr (name: string): boolean {
-  return name.startsWith('trusted.afr.') || name.startsWith('trusted.glusterfs.dht') || name === 'trusted.glusterfs.volume-id'
+  return name.startsWith('trusted.afr.') || name.startsWith('trusted.glusterfs.dht') || name === 'trusted.glusterfs.volume-id' ||
+    name.startsWith('trusted.glusterfs-ts.')
 }
 
 /** UTF-8 length of a name; names are nearly always ASCII, and Buffer.byteLength is a native call. */

@@ -73,6 +73,7 @@ t.test('per inode: the translators\' own keys never fail for the client share, a
   t.ok(isInternalXattr('trusted.glusterfs.dht'))
   t.ok(isInternalXattr('trusted.glusterfs.dht.mds'))
   t.ok(isInternalXattr('trusted.glusterfs.volume-id'))
+  t.ok(isInternalXattr('trusted.glusterfs-ts.times'), "the brick's own")
   t.notOk(isInternalXattr('trusted.glusterfs.mdata2'))
   t.notOk(isInternalXattr('user.afr'))
   // a client fills its share to the byte
