@@ -212,3 +212,143 @@ export class DeadlineTimer {
     this.#arm(Math.min(next, this.#at))
   }
 }
+
+/** What a ConnectionGuard needs of the connection it guards. */
+export interface GuardedConnection {
+  readonly peer: string
+  /** true while the server does not read the connection (its record can't progress) */
+  readonly readingPaused: boolean
+  /** bytes of replies the socket holds while it waits for 'drain' (0 when it does not wait) */
+  readonly unsentBytes: number
+  /** Close the connection because of a limit (counted per `reason`). */
+  limitClose (reason: LimitReason, code: 'EGLUSTER_LIMIT' | 'EGLUSTER_TIMEOUT', what: string): void
+}
+
+export interface GuardOptions {
+  stallTimeoutMs: number
+  firstCallTimeoutMs: number
+  recordBudget: RecordBudget
+  /** the server's counters: partialRecordBytes is kept here */
+  stats: { partialRecordBytes: number }
+  /** ask the server's DeadlineTimer for a sweep at `at` */
+  needSweep: (at: number) => void
+}
+
+/**
+ * One connection's clocks and its share of the record budget: when it connected and whether a
+ * whole call came since, when its unfinished record last got a byte and how many it holds, when
+ * a reply was last written while the socket waits for 'drain'. The connection reports events;
+ * the server's sweep calls check().
+ */
+export class ConnectionGuard implements BudgetHolder {
+  readonly #conn: GuardedConnection
+  readonly #o: GuardOptions
+  readonly #connectedAt = performance.now()
+  #sawRecord = false
+  /** between a record's first byte and its last */
+  #inRecord = false
+  #held = 0
+  #lastProgressAt = 0
+  #writeWaiting = false
+  #lastWriteAt = 0
+
+  constructor (conn: GuardedConnection, o: GuardOptions) {
+    this.#conn = conn
+    this.#o = o
+  }
+
+  get heldBytes (): number { return this.#held }
+  get lastProgressAt (): number { return this.#lastProgressAt }
+  get readingPaused (): boolean { return this.#conn.readingPaused }
+
+  evict (budget: RecordBudget): void {
+    this.#conn.limitClose('recordBudget', 'EGLUSTER_LIMIT',
+      `unfinished records hold more than the budget of ${budget.maxBytes} bytes; this one (${this.#held} bytes) waited longest for a byte`)
+  }
+
+  /** The connection is served: its first-call clock runs. */
+  start (): void {
+    if (this.#o.firstCallTimeoutMs > 0) this.#o.needSweep(this.#connectedAt + this.#o.firstCallTimeoutMs)
+  }
+
+  /** A whole record arrived. */
+  recordDone (): void { this.#sawRecord = true }
+
+  /** Bytes arrived: `bytes` of an unfinished record are held now (undefined: between records). */
+  received (bytes: number | undefined): void {
+    if (bytes === undefined) {
+      this.#inRecord = false
+      this.#hold(0)
+      return
+    }
+    this.#lastProgressAt = performance.now()
+    if (!this.#inRecord) {
+      this.#inRecord = true
+      this.#needStall(this.#lastProgressAt)
+    }
+    this.#hold(bytes)
+  }
+
+  /** The server reads the connection again: an unfinished record's clock starts over. */
+  resumed (): void {
+    if (!this.#inRecord) return
+    this.#lastProgressAt = performance.now()
+    this.#needStall(this.#lastProgressAt)
+  }
+
+  /** Whether the socket waits for 'drain' now. */
+  writeWaiting (waiting: boolean): void {
+    if (waiting && !this.#writeWaiting) {
+      this.#lastWriteAt = performance.now()
+      this.#needStall(this.#lastWriteAt)
+    }
+    this.#writeWaiting = waiting
+  }
+
+  /** A write to the socket completed (the peer reads). */
+  readonly written = (): void => { this.#lastWriteAt = performance.now() }
+
+  /** The connection is gone: give its bytes back. */
+  release (): void { this.#hold(0) }
+
+  /** Close the connection if `t` is past one of its deadlines; else its next deadline (Infinity: none). */
+  check (t: number): number {
+    const { firstCallTimeoutMs, stallTimeoutMs } = this.#o
+    let next = Infinity
+    if (firstCallTimeoutMs > 0 && !this.#sawRecord) {
+      const at = this.#connectedAt + firstCallTimeoutMs
+      if (t >= at) return this.#expired('noCall', `no whole call within firstCallTimeoutMs ${firstCallTimeoutMs} of connecting`)
+      next = at
+    }
+    if (stallTimeoutMs > 0 && this.#inRecord && !this.#conn.readingPaused) {
+      const at = this.#lastProgressAt + stallTimeoutMs
+      if (t >= at) return this.#expired('recordStalled', `an unfinished record (${this.#held} bytes so far) got no byte for stallTimeoutMs ${stallTimeoutMs}`)
+      next = Math.min(next, at)
+    }
+    const unsent = this.#conn.unsentBytes
+    if (stallTimeoutMs > 0 && this.#writeWaiting && unsent > 0) {
+      const at = this.#lastWriteAt + stallTimeoutMs
+      if (t >= at) return this.#expired('replyStalled', `${unsent} bytes of replies not read by the peer for stallTimeoutMs ${stallTimeoutMs}`)
+      next = Math.min(next, at)
+    }
+    return next
+  }
+
+  #expired (reason: LimitReason, what: string): number {
+    this.#conn.limitClose(reason, 'EGLUSTER_TIMEOUT', what)
+    return Infinity
+  }
+
+  #needStall (from: number): void {
+    if (this.#o.stallTimeoutMs > 0) this.#o.needSweep(from + this.#o.stallTimeoutMs)
+  }
+
+  /** Report the unfinished record's bytes to the budget and the stats (may close us, or others). */
+  #hold (bytes: number): void {
+    const delta = bytes - this.#held
+    if (delta === 0) return
+    this.#held = bytes
+    this.#o.stats.partialRecordBytes += delta
+    this.#o.recordBudget.update(this, delta)
+  }
+}

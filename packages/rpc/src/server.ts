@@ -20,10 +20,10 @@ import { opStatus, serverCallChannel } from './diagnostics.js'
 import type { RpcServerCallEvent } from './diagnostics.js'
 import {
   DEFAULT_FIRST_CALL_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_MAX_INFLIGHT_PER_CONNECTION,
-  DEFAULT_MAX_PARKED_PER_CONNECTION, DEFAULT_SERVER_MAX_RECORD_BYTES, DEFAULT_STALL_TIMEOUT_MS, DeadlineTimer, LIMIT_REASONS,
-  processRecordBudget,
+  DEFAULT_MAX_PARKED_PER_CONNECTION, DEFAULT_SERVER_MAX_RECORD_BYTES, DEFAULT_STALL_TIMEOUT_MS, ConnectionGuard, DeadlineTimer,
+  LIMIT_REASONS, processRecordBudget,
 } from './server-limits.js'
-import type { BudgetHolder, LimitReason, RecordBudget } from './server-limits.js'
+import type { GuardedConnection, LimitReason, RecordBudget } from './server-limits.js'
 
 /**
  * Return this from a handler to send no reply at all (GlusterFS does so for PMAP BRICKBYPORT;
@@ -280,7 +280,7 @@ export class RpcServer extends EventEmitter {
       else this.#perPeer.delete(from)
     })
     this.emit('connection', conn)
-    if (!conn.closed) conn.watch()
+    if (!conn.closed) conn.guard.start()
     return conn
   }
 
@@ -312,7 +312,9 @@ export class RpcServer extends EventEmitter {
   /** Close the connections past a deadline; the next deadline of those left. */
   #sweep (now: number): number {
     let next = Infinity
-    for (const c of this.#connections) next = Math.min(next, c.checkDeadlines(now))
+    for (const c of this.#connections) {
+      if (!c.closed) next = Math.min(next, c.guard.check(now))
+    }
     return next
   }
 }
@@ -360,7 +362,7 @@ function replyName (r: ReplyMessage): string {
  * 'drain' (our replies are not being read: no new work, and no more memory, for that peer) and
  * while calls wait to be dispatched (at most the rest of one socket read, since reading stops).
  */
-export class ServerConnection extends EventEmitter implements BudgetHolder {
+export class ServerConnection extends EventEmitter implements GuardedConnection {
   readonly peer: string
   readonly socket: Socket
   readonly #server: RpcServer
@@ -381,18 +383,8 @@ export class ServerConnection extends EventEmitter implements BudgetHolder {
   #socketError: Error | undefined
   #idleWaiters: Array<() => void> = []
   readonly #socketClosed: Promise<void>
-  // ---- limits (performance.now() times) ----
-  readonly #connectedAt = now()
-  /** a whole record has arrived (firstCallTimeoutMs no longer applies) */
-  #sawRecord = false
-  /** bytes of the unfinished record, as last reported to the budget and the stats */
-  #held = 0
-  /** between a record's first byte and its last; when it last received a byte */
-  #inRecord = false
-  #lastProgressAt = 0
-  /** the socket waits for 'drain'; when our last write completed (or the wait began) */
-  #writeWaiting = false
-  #lastWriteAt = 0
+  /** @internal its deadlines and share of the record budget */
+  readonly guard: ConnectionGuard
 
   constructor (socket: Socket, server: RpcServer, limits: Limits) {
     super()
@@ -401,7 +393,8 @@ export class ServerConnection extends EventEmitter implements BudgetHolder {
     this.#server = server
     this.#limits = limits
     this.#decoder = new RecordDecoder({ maxRecordBytes: limits.maxRecordBytes })
-    this.#outbox = new Outbox(socket, () => { this.#pump() }, this.#onWritten)
+    this.guard = new ConnectionGuard(this, { ...limits, stats: server.stats, needSweep: at => { server.needSweep(at) } })
+    this.#outbox = new Outbox(socket, () => { this.#pump() }, this.guard.written)
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
     socket.on('data', this.#onData)
     socket.on('error', err => { this.#socketError = err })
@@ -420,11 +413,11 @@ export class ServerConnection extends EventEmitter implements BudgetHolder {
   /** Calls received and waiting to be dispatched. */
   get queued (): number { return this.#inbox.length }
   /** Bytes of the unfinished call record held now (0 between records). */
-  get heldBytes (): number { return this.#held }
-  /** performance.now() when the unfinished record last received a byte. */
-  get lastProgressAt (): number { return this.#lastProgressAt }
+  get heldBytes (): number { return this.guard.heldBytes }
   /** True while the server does not read the socket (throttled: see the class comment). */
   get readingPaused (): boolean { return this.#readingPaused }
+  /** Bytes of replies the socket holds while it waits for 'drain' (0 when it does not wait). */
+  get unsentBytes (): number { return this.socket.writableNeedDrain ? this.socket.writableLength : 0 }
 
   /**
    * Send a one-way CALL to the client (a GlusterFS callback). Returns its xid. Throws
@@ -480,61 +473,13 @@ export class ServerConnection extends EventEmitter implements BudgetHolder {
     this.destroy(new GlusterError(code, `${what} (peer ${this.peer}); connection closed`, { peer: this.peer }))
   }
 
-  /** @internal the record budget chose this connection */
-  evict (budget: RecordBudget): void {
-    this.limitClose('recordBudget', 'EGLUSTER_LIMIT',
-      `unfinished records hold more than the budget of ${budget.maxBytes} bytes; this one (${this.#held} bytes) waited longest`)
-  }
-
-  /** @internal start watching this connection's deadlines (it is served) */
-  watch (): void {
-    if (this.#limits.firstCallTimeoutMs > 0 && !this.#sawRecord) this.#server.needSweep(this.#connectedAt + this.#limits.firstCallTimeoutMs)
-  }
-
-  /**
-   * @internal Close the connection if it is past one of its deadlines; else its next deadline
-   * (Infinity: none).
-   */
-  checkDeadlines (t: number): number {
-    if (this.#closed) return Infinity
-    const { firstCallTimeoutMs, stallTimeoutMs } = this.#limits
-    let next = Infinity
-    if (firstCallTimeoutMs > 0 && !this.#sawRecord) {
-      const at = this.#connectedAt + firstCallTimeoutMs
-      if (t >= at) {
-        this.limitClose('noCall', 'EGLUSTER_TIMEOUT', `no whole call within firstCallTimeoutMs ${firstCallTimeoutMs} of connecting`)
-        return Infinity
-      }
-      next = at
-    }
-    if (stallTimeoutMs > 0 && !this.#readingPaused && !this.#decoder.idle) {
-      const at = this.#lastProgressAt + stallTimeoutMs
-      if (t >= at) {
-        this.limitClose('recordStalled', 'EGLUSTER_TIMEOUT',
-          `an unfinished record (${this.#held} bytes so far) got no byte for stallTimeoutMs ${stallTimeoutMs}`)
-        return Infinity
-      }
-      next = Math.min(next, at)
-    }
-    if (stallTimeoutMs > 0 && this.#writeWaiting && this.socket.writableNeedDrain) {
-      const at = this.#lastWriteAt + stallTimeoutMs
-      if (t >= at) {
-        this.limitClose('replyStalled', 'EGLUSTER_TIMEOUT',
-          `${this.socket.writableLength} bytes of replies not read by the peer for stallTimeoutMs ${stallTimeoutMs}`)
-        return Infinity
-      }
-      next = Math.min(next, at)
-    }
-    return next
-  }
-
   #finish (err: Error | undefined): void {
     if (this.#closed) return
     this.#closed = true
     this.#inbox = []
     this.#outbox.clear()
     if (!this.socket.destroyed) this.socket.destroy()
-    this.#hold(0)
+    this.guard.release()
     this.#ac.abort(new GlusterError('EGLUSTER_CONNECTION_LOST', `connection from ${this.peer} closed`, { peer: this.peer }, { cause: err }))
     const w = this.#idleWaiters
     this.#idleWaiters = []
@@ -554,37 +499,15 @@ export class ServerConnection extends EventEmitter implements BudgetHolder {
       return
     }
     if (this.#closed) return // a handler closed it
-    if (this.#decoder.idle) {
-      this.#inRecord = false
-      this.#hold(0)
-      return
-    }
-    // an unfinished record: it made progress now
-    this.#lastProgressAt = now()
-    if (!this.#inRecord) {
-      this.#inRecord = true
-      if (this.#limits.stallTimeoutMs > 0) this.#server.needSweep(this.#lastProgressAt + this.#limits.stallTimeoutMs)
-    }
-    this.#hold(this.#decoder.bufferedBytes)
-  }
-
-  /** Report the unfinished record's bytes to the budget and the stats (may close us, or others). */
-  #hold (bytes: number): void {
-    const delta = bytes - this.#held
-    if (delta === 0) return
-    this.#held = bytes
-    this.#server.stats.partialRecordBytes += delta
-    this.#limits.recordBudget.update(this, delta)
+    this.guard.received(this.#decoder.idle ? undefined : this.#decoder.bufferedBytes)
   }
 
   readonly #onRecord = (record: Buffer): void => {
-    this.#sawRecord = true
+    this.guard.recordDone()
     if (this.#closing) return
     this.#inbox.push(record)
     this.#pump()
   }
-
-  readonly #onWritten = (): void => { this.#lastWriteAt = now() }
 
   #blocked (): boolean {
     return this.socket.writableNeedDrain || this.#outbox.queuedBytes >= this.socket.writableHighWaterMark
@@ -613,18 +536,10 @@ export class ServerConnection extends EventEmitter implements BudgetHolder {
     } else if (!hold && this.#readingPaused) {
       this.#readingPaused = false
       this.socket.resume()
-      if (!this.#decoder.idle) {
-        // the unfinished record could not progress while we did not read: its clock starts again
-        this.#lastProgressAt = now()
-        if (this.#limits.stallTimeoutMs > 0) this.#server.needSweep(this.#lastProgressAt + this.#limits.stallTimeoutMs)
-      }
+      // an unfinished record could not progress while we did not read: its clock starts again
+      this.guard.resumed()
     }
-    const waiting = this.socket.writableNeedDrain
-    if (waiting && !this.#writeWaiting) {
-      this.#lastWriteAt = now()
-      if (this.#limits.stallTimeoutMs > 0) this.#server.needSweep(this.#lastWriteAt + this.#limits.stallTimeoutMs)
-    }
-    this.#writeWaiting = waiting
+    this.guard.writeWaiting(this.socket.writableNeedDrain)
   }
 
   #dispatch (record: Buffer): void {
