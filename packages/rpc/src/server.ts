@@ -278,6 +278,8 @@ export class RpcServer extends EventEmitter {
       const n = (this.#perPeer.get(from) ?? 1) - 1
       if (n > 0) this.#perPeer.set(from, n)
       else this.#perPeer.delete(from)
+      // nothing left to watch: no timer (a sweep would find nothing)
+      if (this.#connections.size === 0) this.#deadlines.stop()
     })
     this.emit('connection', conn)
     if (!conn.closed) conn.guard.start()

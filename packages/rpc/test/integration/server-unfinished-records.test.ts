@@ -182,6 +182,11 @@ t.test('a connection that sends no whole call within firstCallTimeoutMs is close
   t.notOk(caller.closed, 'a connection that sent a call stays')
   t.equal(server.connections.size, 2)
   t.equal(await echo(client, 2), 2)
+  // once no connection is left, the server keeps no timer
+  client.destroy()
+  caller.socket.destroy()
+  await waitFor(t, 'no connections', () => server.connections.size === 0)
+  t.equal(clock.countTimers(), 0, 'no timer left')
 })
 
 t.test('limits are validated', async t => {
