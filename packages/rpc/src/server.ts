@@ -62,6 +62,13 @@ export interface RpcServerOptions {
    * through TCP, as GlusterFS's throttling does. Default 1024.
    */
   maxQueuedPerConnection?: number
+  /**
+   * GlusterFS's `rpc-auth-allow-insecure`: serve calls from TCP source ports >= 1024 (default
+   * true). false: such calls are answered MSG_DENIED / AUTH_ERROR (AUTH_REJECTEDCRED) before
+   * their handler, as rpcsvc does (after the program and procedure lookups, before the
+   * arguments are decoded). Unix-socket peers have no port and are always served.
+   */
+  allowInsecure?: boolean
 }
 
 export interface RpcServerStats {
@@ -115,6 +122,7 @@ export class RpcServer extends EventEmitter {
       maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
       maxInflightPerConnection: opts.maxInflightPerConnection ?? 64,
       maxQueuedPerConnection: opts.maxQueuedPerConnection ?? 1024,
+      allowInsecure: opts.allowInsecure ?? true,
     }
   }
 
@@ -252,6 +260,8 @@ export class ServerConnection extends EventEmitter {
   readonly #ac = new AbortController()
   readonly #maxInflight: number
   readonly #maxQueued: number
+  /** refuse every call: the peer's source port is >= 1024 and the server does not allow that */
+  readonly #insecureRefused: boolean
   #inbox: Buffer[] = []
   #inflight = 0
   #pumping = false
@@ -270,6 +280,7 @@ export class ServerConnection extends EventEmitter {
     this.#server = server
     this.#maxInflight = opts.maxInflightPerConnection
     this.#maxQueued = opts.maxQueuedPerConnection
+    this.#insecureRefused = !opts.allowInsecure && socket.remoteAddress !== undefined && (socket.remotePort ?? 0) >= 1024
     this.#decoder = new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes })
     this.#outbox = new Outbox(socket, () => { this.#pump() })
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
@@ -438,6 +449,11 @@ export class ServerConnection extends EventEmitter {
     const handler = proc !== undefined ? reg.handlers[proc.name] : undefined
     if (proc === undefined || handler === undefined) {
       this.#refuse(msg, t0, reg.program.name, proc?.name, accepted(msg, AcceptStat.PROC_UNAVAIL))
+      return
+    }
+    if (this.#insecureRefused) {
+      this.#refuse(msg, t0, reg.program.name, proc.name,
+        { xid: msg.xid, mtype: 1, reply_stat: 1, reject_stat: RejectStat.AUTH_ERROR, auth_stat: AuthStat.AUTH_REJECTEDCRED })
       return
     }
     let args: unknown

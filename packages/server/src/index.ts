@@ -13,3 +13,7 @@ export { clientVolfile, newVolumeConfig, validateVolume, isArbiterBrick } from '
 export type { VolumeConfig, BrickConfig } from './volfile.js'
 export { startCluster } from './cluster.js'
 export type { StartClusterOptions, Cluster } from './cluster.js'
+export {
+  authenticate, addrAuth, loginAuth, authPeer, fnmatch, isTrustedCaller, authHostNames, resolveAuthHosts, validateAuthList, parseBoolean,
+} from './auth.js'
+export type { AuthConfig, AuthPeer, AuthDecision, AuthResult, AuthenticateOptions } from './auth.js'
