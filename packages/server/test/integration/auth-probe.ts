@@ -110,15 +110,17 @@ export function credentialLines (spec: string, v: VolumeConfig): { username: num
 
 /**
  * The acceptance checks every cluster with the embedded defaults must pass (auth.allow
- * 127.0.0.1,::1; allow-insecure on), on loopback: 127.0.0.1 is allowed, 127.0.0.2 is not.
+ * 127.0.0.1,::1; allow-insecure on), from this host: calls from `allowed` (default: bound to
+ * 127.0.0.1) pass the address rules, calls from `outsider` (default 127.0.0.2) do not.
  */
-export async function authChecks (t: Test, target: AuthTarget): Promise<void> {
+export async function authChecks (t: Test, target: AuthTarget, o: { allowed?: ProbeOptions, outsider?: ProbeOptions } = {}): Promise<void> {
   const v = target.volume
   t.ok(v.username !== undefined && v.password !== undefined, 'the volume has credentials in cluster.json')
   const user = v.username ?? 'no-username'
   const pass = v.password ?? 'no-password'
   const REFUSED = { op_ret: -1, op_errno: 13, dict: { ERROR: 'Authentication failed', 'volume-id': v.id, child_up: '1' }, stat: 'refused' }
-  const outsider = { localAddress: '127.0.0.2' }
+  const outsider = o.outsider ?? { localAddress: '127.0.0.2' }
+  const allowed = o.allowed ?? { localAddress: '127.0.0.1' }
 
   const before = await portmap(target)
   t.same(before, v.bricks.map((_, i) => target.brickPort(i)), 'the portmapper knows every brick')
@@ -130,18 +132,18 @@ export async function authChecks (t: Test, target: AuthTarget): Promise<void> {
 
   const anon = await setVolumeRaw(target, 0, {}, outsider)
   t.same(anon, REFUSED, 'AUTH_NULL, no credentials, from an address not in auth.allow: EACCES "Authentication failed" (nothing else in the dict), not attached')
-  t.same(await setVolumeRaw(target, 1, { username: user, password: 'not-the-password' }), REFUSED,
+  t.same(await setVolumeRaw(target, 1, { username: user, password: 'not-the-password' }, allowed), REFUSED,
     'the right username with a wrong password: refused, even from an allowed address')
   t.same(await setVolumeRaw(target, 0, { username: 'somebody', password: pass }, outsider), REFUSED,
     'an unknown username from an address not allowed: refused')
   t.same(await setVolumeRaw(target, 2, { username: user }, outsider), REFUSED, 'a username without a password: refused')
   const ok = await setVolumeRaw(target, 0, { username: user, password: pass }, outsider)
   t.match(ok, { op_ret: 0, stat: 0, dict: { ERROR: 'Success', 'volume-id': v.id } }, 'the right credentials: accepted from any address, and served')
-  t.match(await setVolumeRaw(target, 1, {}), { op_ret: 0, stat: 0 }, 'no credentials from an allowed address (127.0.0.1): accepted, as real bricks do')
-  t.match(await setVolumeRaw(target, 1, { username: 'somebody', password: 'x' }), { op_ret: 0 },
+  t.match(await setVolumeRaw(target, 1, {}, allowed), { op_ret: 0, stat: 0 }, 'no credentials from an allowed address (127.0.0.1): accepted, as real bricks do')
+  t.match(await setVolumeRaw(target, 1, { username: 'somebody', password: 'x' }, allowed), { op_ret: 0 },
     'an unknown username from an allowed address: login does not care, so accepted (as login.so)')
 
-  const local = await fetchSpec(target)
+  const local = await fetchSpec(target, allowed)
   t.same(credentialLines(local, v), { username: v.bricks.length, password: v.bricks.length }, 'GETSPEC from 127.0.0.1: the trusted volfile')
   t.same(credentialLines(await fetchSpec(target, outsider), v), { username: v.bricks.length, password: v.bricks.length },
     'GETSPEC from 127.0.0.2 (loopback, so local): the trusted volfile')

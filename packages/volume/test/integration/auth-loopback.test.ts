@@ -8,8 +8,8 @@ import { startCluster } from '../../../../test-cluster/ts-cluster.js'
 import { Volume } from '../../src/index.js'
 
 t.test('auth.allow without our address: the trusted volfile\'s credentials get us in', async t => {
-  // 192.0.2.1 (TEST-NET-1) is nobody here: only the credentials can make SETVOLUME pass
-  const c = await startCluster({ dir: join(t.testdir(), 'c'), replica: 3, port: 0, authAllow: '192.0.2.1' })
+  // 198.51.100.7 (TEST-NET-2) is nobody here: only the credentials can make SETVOLUME pass
+  const c = await startCluster({ dir: join(t.testdir(), 'c'), replica: 3, port: 0, authAllow: '198.51.100.7' })
   t.teardown(() => c.close())
   const vol = await Volume.connect({ servers: c.volfileServer, volume: c.volume.name })
   t.teardown(() => vol.close())
@@ -18,7 +18,7 @@ t.test('auth.allow without our address: the trusted volfile\'s credentials get u
 })
 
 t.test('a wrong password: EGLUSTER_AUTH naming the brick, without waiting out the connect deadline', async t => {
-  const c = await startCluster({ dir: join(t.testdir(), 'c'), replica: 3, port: 0, authAllow: '192.0.2.1' })
+  const c = await startCluster({ dir: join(t.testdir(), 'c'), replica: 3, port: 0, authAllow: '198.51.100.7' })
   t.teardown(() => c.close())
   const err = await Volume.connect({
     servers: c.volfileServer, volume: c.volume.name, connectTimeoutMs: 60_000,
