@@ -198,8 +198,8 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('volume', { type: 'string', default: 'vol1', describe: 'volume name' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on and to put in volfiles' })
     .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' })
-    .option('auth-allow', { type: 'string', describe: 'auth.allow: addresses, globs, networks allowed (default 127.0.0.1,::1; * = any)' })
-    .option('auth-reject', { type: 'string', describe: 'auth.reject: addresses, globs, networks refused' })
+    .option('auth-allow', { type: 'string', describe: 'addresses allowed (default 127.0.0.1,::1; * = any)' })
+    .option('auth-reject', { type: 'string', describe: 'addresses refused, even with credentials' })
     .option('allow-insecure', { type: 'string', choices: ['on', 'off'], describe: 'off: refuse calls from source ports >= 1024' }),
   [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/']],
   async (s, a) => (await serving()).cluster(s, {
