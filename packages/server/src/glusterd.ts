@@ -35,7 +35,7 @@ export class Glusterd {
   /** extra listeners (a unix socket next to TCP) */
   readonly #extra: RpcServer[] = []
   readonly #volumes = new Map<string, VolumeConfig>()
-  /** brick path → port, from the bricks we run and from SIGNIN */
+  /** brick path → port, registered by whoever started the brick (registerBrick) */
   readonly #ports = new Map<string, number>()
   /** connections that fetched a volfile, and which volume: they get FETCHSPEC */
   readonly #watchers = new Map<ServerConnection, string>()
