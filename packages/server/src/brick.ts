@@ -197,7 +197,8 @@ export class Brick {
     }
     return {
       op_ret: 0,
-      op_errno: 0,
+      // server-handshake.c starts op_errno at EINVAL and never clears it on success (a real brick sends 22)
+      op_errno: 22,
       dict: flatDict({
         'transport-ptr': String(this.#clientSeq),
         'clnt-lk-version': '0',
