@@ -8,12 +8,14 @@
 // does not also have). Both tallies and the differences are printed (t.comment).
 //
 // GTS_POSIX_GROUPS=chmod,rename runs only those groups, GTS_POSIX_GREP=text only checks whose name
-// holds the text. To run the suite on any other directory: test-interop/posix/run.ts.
+// holds the text, GTS_POSIX_JSON_DIR=dir writes each run's results there (local/real/ours.json). To run the suite on any other directory: test-interop/posix/run.ts.
 import t from 'tap'
 import type { Test } from 'tap'
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import { loadRealCluster } from '../test-cluster/real/index.js'
 import { AgentPool } from './posix/agents.js'
 import { compareRuns, formatFailures, formatRegressions, formatTally, runSuite, selectChecks, tally } from './posix/runner.js'
@@ -22,11 +24,15 @@ import { fuseSkipReason, mount, startChildCluster, umount } from './server-fuse-
 import type { ChildCluster } from './server-fuse-helpers.js'
 
 t.setTimeout(3_600_000)
+const exec = promisify(execFile)
 
 const checks = selectChecks({ groups: process.env.GTS_POSIX_GROUPS?.split(','), grep: process.env.GTS_POSIX_GREP })
 
-/** the run's tally, its failures and skips (with why) and its time, as comments */
-function report (t: Test, run: SuiteRun): void {
+const JSON_DIR = process.env.GTS_POSIX_JSON_DIR
+
+/** the run's tally, its failures and skips (with why) and its time, as comments; GTS_POSIX_JSON_DIR: every result as JSON there */
+function report (t: Test, run: SuiteRun, file: string): void {
+  if (JSON_DIR !== undefined) fs.writeFileSync(path.join(JSON_DIR, `${file}.json`), JSON.stringify(run, null, 1) + '\n')
   t.comment(formatTally(run))
   const bad = formatFailures(run.results)
   if (bad !== '') t.comment(`not passing on ${run.label}:\n${bad}`)
@@ -53,9 +59,21 @@ t.test('POSIX conformance through the FUSE client', { skip: rootReason ?? false 
     const dir = openTmpDir('gts-posix-local-')
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
     const run = await runSuite({ dir, label: `local (${dir})`, checks, pool })
-    report(t, run)
-    for (const r of run.results) if (r.status === 'fail') t.fail(`${r.id}: ${r.detail ?? ''}`)
+    report(t, run, 'local')
+    for (const r of run.results) if (r.status === 'fail') t.fail(`${r.id}: ${r.detail ?? ''}`, { diagnostic: false })
     t.equal(tally(run.results).fail, 0, 'no check fails on the local file system')
+  })
+
+  await t.test('run.ts, the command docs/server.md gives for any directory, on a local one', async t => {
+    const dir = openTmpDir('gts-posix-cli-')
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const json = path.join(dir, 'out.json')
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'test-interop/posix/run.ts', '--group', 'granular', '--json', json, dir], { timeout: 300_000 })
+    const n = selectChecks({ groups: ['granular'] }).length
+    t.match(stdout, `: ${n}/${n} pass`, 'it prints the tally')
+    const run = JSON.parse(fs.readFileSync(json, 'utf8')) as SuiteRun
+    t.equal(run.results.filter(r => r.status === 'pass').length, n, 'every granular check passes, in the JSON')
+    t.same(fs.readdirSync(dir), ['out.json'], 'it removed its tree')
   })
 
   const cluster = loadRealCluster()
@@ -63,7 +81,7 @@ t.test('POSIX conformance through the FUSE client', { skip: rootReason ?? false 
     if ('skip' in cluster) return
     const mnt = await cluster.mount('vol1')
     real = await runSuite({ dir: mnt, label: 'real GlusterFS vol1', checks, pool })
-    report(t, real)
+    report(t, real, 'real')
   })
 
   const fuseReason = fuseSkipReason()
@@ -80,7 +98,7 @@ t.test('POSIX conformance through the FUSE client', { skip: rootReason ?? false 
     c = await startChildCluster(path.join(base, 'cluster'), ['--replica', '3', '--volume', 'vol1'])
     await mount(c, mnt, path.join(base, 'fuse.log'))
     ours = await runSuite({ dir: mnt, label: 'our server vol1', checks, pool })
-    report(t, ours)
+    report(t, ours, 'ours')
   })
 
   const missing = real === undefined ? 'no run on real GlusterFS' : ours === undefined ? 'no run on our server' : undefined
@@ -93,7 +111,7 @@ t.test('POSIX conformance through the FUSE client', { skip: rootReason ?? false 
     if (cmp.regressions.length > 0) t.comment(`${cmp.regressions.length} pass on real GlusterFS and not on ours:\n${formatRegressions(cmp)}`)
     if (cmp.better.length > 0) t.comment(`${cmp.better.length} fail on real GlusterFS and pass on ours:\n  ${cmp.better.join('\n  ')}`)
     t.same(cmp.unmatched, [], 'both runs ran the same checks')
-    for (const x of cmp.regressions) t.fail(`${x.id}: passes on real GlusterFS, not on ours: ${x.detail}`)
+    for (const x of cmp.regressions) t.fail(`${x.id}: passes on real GlusterFS, not on ours: ${x.detail}`, { diagnostic: false })
     t.equal(cmp.regressions.length, 0, 'no check fails on our server that passes on real GlusterFS')
   })
 })

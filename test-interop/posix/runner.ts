@@ -1,11 +1,11 @@
 // Runs the checks in a directory (a local file system, a FUSE mount, anything) one after another,
 // each in a fresh subdirectory, and tallies them. Also the comparison of two runs (the reference
 // and ours) and the text both the test and the CLI print.
-import { spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { AgentPool } from './agents.js'
-import { CheckFailure, CheckSkip, Ctx, GROUPS, checkId } from './check.js'
+import { CheckFailure, CheckSkip, Ctx, GROUPS, ROOT, checkId } from './check.js'
 import type { Check, Group } from './check.js'
 import { ALL_CHECKS } from './checks/index.js'
 
@@ -37,10 +37,13 @@ export function selectChecks (opts: SelectOptions = {}, checks: readonly Check[]
     (opts.grep === undefined || checkId(k).includes(opts.grep)))
 }
 
-/** rm -rf (it walks with *at calls: paths deeper than PATH_MAX, which fs.rmSync cannot remove); the error, if any */
-function removeTree (dir: string): string | undefined {
-  const r = spawnSync('rm', ['-rf', '--', dir], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' })
-  return r.status === 0 ? undefined : (r.stderr.trim() || r.error?.message || `rm exited ${String(r.status ?? r.signal)}`)
+/** rm -rf (it walks with *at calls: paths deeper than PATH_MAX, which fs.rmSync cannot remove); resolves with the error, if any */
+function removeTree (dir: string): Promise<string | undefined> {
+  return new Promise(resolve => {
+    execFile('rm', ['-rf', '--', dir], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
+      resolve(err === null ? undefined : (stderr.trim() || err.message))
+    })
+  })
 }
 
 /** Every ancestor of dir must let other users search it, or their checks fail for the wrong reason. */
@@ -74,20 +77,25 @@ export async function runSuite (opts: RunOptions): Promise<SuiteRun> {
   const closed = searchableByAll(opts.dir)
   if (closed !== undefined) throw new Error(`${closed} is not searchable by other users (mode o+x needed on every ancestor of ${opts.dir})`)
   const top = path.join(opts.dir, `posix-${process.pid}-${Date.now()}`)
-  fs.mkdirSync(top, { mode: 0o755 })
-  fs.chmodSync(top, 0o755)
   const pool = opts.pool ?? new AgentPool()
+  // through the root agent, not this process: a call stuck on a dead mount times out there
+  const root = pool.caller(ROOT)
+  const mkdir = async (d: string): Promise<void> => {
+    for (const r of [await root.mkdir(d, 0o755), await root.chmod(d, 0o755)]) if (!r.ok) throw new CheckFailure(`cannot make ${d}: ${r.code} (${r.message})`)
+  }
   const results: CheckResult[] = []
+  const cleanupErrors: string[] = []
+  let removing: Promise<string | undefined> = Promise.resolve(undefined)
   const t0 = Date.now()
   try {
+    await mkdir(top)
     for (const [i, k] of checks.entries()) {
       const dir = path.join(top, String(i))
       const started = Date.now()
       let status: Status = 'pass'
       let detail: string | undefined
       try {
-        fs.mkdirSync(dir, { mode: 0o755 })
-        fs.chmodSync(dir, 0o755)
+        await mkdir(dir)
         let timer: NodeJS.Timeout | undefined
         const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new CheckFailure(`no result in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS) })
         try { await Promise.race([k.run(new Ctx(pool, dir)), timeout]) } finally { clearTimeout(timer) }
@@ -97,8 +105,12 @@ export async function runSuite (opts: RunOptions): Promise<SuiteRun> {
           detail = err instanceof CheckFailure ? err.message : `threw ${(err as Error).stack ?? String(err)}`
         }
       }
-      // the directories stay until the end: one rm -rf of the whole tree costs less than one per check
       await pool.closeAll()
+      // a check's directory is removed while the next check runs (through FUSE, rm -rf of all of
+      // them at the end took a third of the run); one removal at a time
+      const failed = await removing
+      if (failed !== undefined) cleanupErrors.push(failed)
+      removing = removeTree(dir)
       const r: CheckResult = { id: checkId(k), group: k.group, status, ms: Date.now() - started, ...(detail === undefined ? {} : { detail }) }
       results.push(r)
       opts.onResult?.(r)
@@ -106,7 +118,8 @@ export async function runSuite (opts: RunOptions): Promise<SuiteRun> {
   } finally {
     if (opts.pool === undefined) await pool.close()
   }
-  const cleanupError = removeTree(top)
+  for (const failed of [await removing, await removeTree(top)]) if (failed !== undefined) cleanupErrors.push(failed)
+  const cleanupError = cleanupErrors.length === 0 ? undefined : cleanupErrors.join('; ')
   return { label: opts.label, dir: opts.dir, results, ms: Date.now() - t0, ...(cleanupError === undefined ? {} : { cleanupError }) }
 }
 
