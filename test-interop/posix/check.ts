@@ -2,6 +2,7 @@
 // its own (mode 0755, owned by root), makes files as root, makes calls as root or as other users
 // through the agents, and asserts on errno names, stat fields and nanosecond times. The first
 // assertion that does not hold ends the check with a message that says which step and why.
+import fs from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AgentPool, Caller, Res } from './agents.js'
@@ -47,6 +48,10 @@ export const NON_DIR_TYPES: readonly FileType[] = ALL_TYPES.filter(t => t !== 'd
 const SETTLE_MS = 25
 
 const DEFAULT_MODE: Record<FileType, number> = { regular: 0o644, dir: 0o755, fifo: 0o644, block: 0o644, char: 0o644, socket: 0o755, symlink: 0o777 }
+
+export type TimeField = 'atime' | 'mtime' | 'ctime'
+/** what a change to a directory's entries moves */
+export const MC: readonly TimeField[] = ['mtime', 'ctime']
 
 export interface MakeOptions { mode?: number, uid?: number, gid?: number, target?: string }
 
@@ -112,6 +117,16 @@ export class Ctx {
     if (!(BigInt(after) > BigInt(before))) this.fail(`${what}: expected a later time than ${before}, got ${after}`)
   }
 
+  /** these times of a file moved forward between two stats of it */
+  moved (before: StatInfo, after: StatInfo, fields: readonly TimeField[], what: string): void {
+    for (const f of fields) this.later(before[f], after[f], `${f} of ${what}`)
+  }
+
+  /** these times of a file did not move between two stats of it */
+  kept (before: StatInfo, after: StatInfo, fields: readonly TimeField[], what: string): void {
+    for (const f of fields) this.same(before[f], after[f], `${f} of ${what}`)
+  }
+
   /** a time (ns string) did not move */
   same (before: string, after: string, what: string): void {
     this.#step++
@@ -149,6 +164,17 @@ export class Ctx {
     // after the chown, which may clear set-id bits
     if (type !== 'symlink' && (type === 'socket' || (mode & ~0o777) !== 0)) this.ok(await r.chmod(p, mode), `${what}: chmod 0${mode.toString(8)}`)
     return p
+  }
+
+  /**
+   * Run fn with a path on another file system (in /dev/shm, removed after), or skip the check
+   * when there is none.
+   */
+  async elsewhere (fn: (p: string) => Promise<void>): Promise<void> {
+    const other = '/dev/shm'
+    if (!fs.existsSync(other) || fs.statSync(other).dev === fs.statSync(this.dir).dev) this.skip(`${other} is missing or on the same file system`)
+    const p = path.join(other, `gts-posix-${process.pid}-${Date.now()}`)
+    try { await fn(p) } finally { fs.rmSync(p, { force: true }) }
   }
 
   /** remove what make() made, as root */
