@@ -148,6 +148,17 @@ add('nanoseconds are kept', async c => {
   c.equal(`${s2.atime}/${s2.mtime}`, `${ns('1000000000.000000001')}/${ns('1000000000.999999999')}`, 'atime/mtime of f')
 })
 
+// seconds + nanoseconds as one double lose the last digits, downwards for these (1700000000.3 is
+// 1700000000.299999952…): a server that converts so gives back 299999952 ns, or 299999000 at µs
+add('tenths of a second come back exactly (nothing rounded through a double on the way)', async c => {
+  const f = await c.make('regular', 'f')
+  const a = '1700000000.3'
+  const m = '1650000000.1'
+  c.ok(await c.root.touch(f, a, m), `utimensat f ${a} ${m}`)
+  const st = await c.lstat(f)
+  c.equal(`${st.atime}/${st.mtime}`, `${ns(a)}/${ns(m)}`, 'atime/mtime of f')
+})
+
 add('times past 2038 (2^31 s) and 2106 (2^32 s) are kept', async c => {
   const f = await c.make('regular', 'f')
   c.ok(await c.root.utimes(f, 2 ** 31, 2 ** 32), 'utimes f 2^31 2^32')
