@@ -85,6 +85,8 @@ class AgentProcess {
 
 export class AgentPool {
   readonly #agents = new Map<string, Promise<AgentProcess>>()
+  /** identities whose agent may hold an fd or a socket listener since the last closeAll */
+  readonly #holding = new Set<string>()
 
   async #agent (who: Identity): Promise<AgentProcess> {
     const key = identityKey(who)
@@ -99,15 +101,18 @@ export class AgentPool {
   }
 
   async request (who: Identity, op: Op, opts: { cwd?: string, umask?: number } = {}): Promise<Reply> {
+    if (op.op === 'open' || op.op === 'socket') this.#holding.add(identityKey(who))
     return (await this.#agent(who)).request(op, opts)
   }
 
   caller (who: Identity): Caller { return new Caller(this, who, {}) }
 
-  /** close every fd and socket listener of every agent (between checks) */
+  /** close every fd and socket listener the agents hold (between checks; only agents that opened something are asked) */
   async closeAll (): Promise<void> {
-    await Promise.all([...this.#agents.values()].map(async p => {
-      const a = await p.catch(() => undefined)
+    const keys = [...this.#holding]
+    this.#holding.clear()
+    await Promise.all(keys.map(async key => {
+      const a = await this.#agents.get(key)?.catch(() => undefined)
       if (a !== undefined && !a.dead) await a.request({ op: 'closeAll' }, {})
     }))
   }

@@ -81,7 +81,8 @@ export async function runSuite (opts: RunOptions): Promise<SuiteRun> {
   // through the root agent, not this process: a call stuck on a dead mount times out there
   const root = pool.caller(ROOT)
   const mkdir = async (d: string): Promise<void> => {
-    for (const r of [await root.mkdir(d, 0o755), await root.chmod(d, 0o755)]) if (!r.ok) throw new CheckFailure(`cannot make ${d}: ${r.code} (${r.message})`)
+    const r = await root.mkdir(d, 0o755) // the agents' umask is 0: mode 0755 exactly
+    if (!r.ok) throw new CheckFailure(`cannot make ${d}: ${r.code} (${r.message})`)
   }
   const results: CheckResult[] = []
   const cleanupErrors: string[] = []
