@@ -20,6 +20,7 @@
 //   pnpm bench:server                       # BENCH_SERVER_ROUNDS=3
 //   GTS_REAL_ID=4 BENCH_SERVER_ROUNDS=1 pnpm bench:server
 //   BENCH_SERVER_BASELINE=/tmp/gts-base pnpm bench:server   # and another commit's server, same rounds
+//   BENCH_SERVER_MIB=256 …                 # a smaller sequential file (default 1024 MiB)
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
@@ -37,7 +38,8 @@ import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row }
  */
 const BASELINE = process.env.BENCH_SERVER_BASELINE
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_SERVER_ROUNDS ?? 3)))
-const BIG_MIB = 1024
+/** BENCH_SERVER_MIB: the sequential file's size (default 1024 MiB) */
+const BIG_MIB = Math.max(16, Number(process.env.BENCH_SERVER_MIB ?? 1024))
 const SMALL_N = 1000
 const SMALL = Buffer.alloc(4096, 0x61)
 const MB = 1e6
@@ -181,8 +183,8 @@ try {
 
   console.log('')
   const rows: Row[] = [
-    ['sequential write 1 GiB (dd conv=fsync), MB/s', 'write'],
-    [`sequential read 1 GiB (dd, ${dropCaches ? 'caches dropped' : 'client remounted'}), MB/s`, 'read'],
+    [`sequential write ${BIG_MIB} MiB (dd conv=fsync), MB/s`, 'write'],
+    [`sequential read ${BIG_MIB} MiB (dd, ${dropCaches ? 'caches dropped' : 'client remounted'}), MB/s`, 'read'],
     ['4 KiB creates (fs.writeFile × 1000), files/s', 'creates'],
   ].map(([label, k]) => {
     const o = median(res[k!]!.ours)
