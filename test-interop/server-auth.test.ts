@@ -115,8 +115,12 @@ async function fuse (args: string[], o: { mnt: string, log: string, pidFile: str
     if (pid <= 0) return false
     try { process.kill(pid, 0); return true } catch { return false }
   }
-  await waitFor('the mount, or the client to exit', 30_000, async () => (await isMounted(o.mnt)) || !alive())
-  const mounted = await isMounted(o.mnt)
+  // The client mounts /dev/fuse before it connects to the bricks, and unmounts again when a brick
+  // refuses it: only a stat that the volume answers says the mount works (a stat meanwhile waits
+  // for the graph, and fails once the client has given up).
+  const answers = async (): Promise<boolean> => (await isMounted(o.mnt)) && await sh('stat', [o.mnt], { timeoutMs: 20_000 }).then(() => true, () => false)
+  await waitFor('the mount to answer, or the client to exit', 30_000, async () => !alive() || await answers())
+  const mounted = alive() && await answers()
   return { mounted, log: fs.existsSync(o.log) ? fs.readFileSync(o.log, 'utf8') : '' }
 }
 
