@@ -284,7 +284,8 @@ export async function main (argv: readonly string[], io: Io = defaultIo()): Prom
   }
   const s = new Session({ ...io, signal: io.signal ?? ac.signal }, opts)
   try {
-    return await run(s, a)
+    const code = await run(s, a)
+    return s.brokenPipe ? EXIT.OK : code
   } catch (err) {
     return report(s, command, undefined, err)
   } finally {

@@ -32,16 +32,33 @@ export interface GlobalOptions {
 export class Session {
   readonly io: Io
   readonly opts: GlobalOptions
+  /** aborted by SIGINT/SIGTERM (io.signal) and when stdout's reader goes away */
   readonly signal: AbortSignal
   #volumes = new Map<string, Promise<Volume>>()
   #stopTrace: (() => void) | undefined
+  #pipe = new AbortController()
+  readonly #onOutError = (err: unknown): void => {
+    // `gluster-ts ls | head -1`: the reader left. Stop the work and say nothing (the shell's
+    // pipeline goes on); a later write fails the same way and lands here too
+    const code = (err as { code?: unknown } | null)?.code
+    if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
+      if (!this.#pipe.signal.aborted) this.#pipe.abort(Object.assign(new Error('stdout closed'), { code: 'EPIPE' }))
+      return
+    }
+    this.io.stderr.write(`gluster-ts: stdout: ${(err as Error)?.message ?? String(err)}\n`)
+    if (!this.#pipe.signal.aborted) this.#pipe.abort(err)
+  }
 
   constructor (io: Io, opts: GlobalOptions) {
     this.io = io
     this.opts = opts
-    this.signal = io.signal ?? new AbortController().signal
+    this.signal = io.signal !== undefined ? AbortSignal.any([io.signal, this.#pipe.signal]) : this.#pipe.signal
+    io.stdout.on('error', this.#onOutError)
     if (opts.trace) this.#stopTrace = trace(e => { this.io.stderr.write(traceLine(e)) })
   }
+
+  /** stdout's reader went away (EPIPE): the run ends quietly with status 0 */
+  get brokenPipe (): boolean { return this.#pipe.signal.aborted && (this.#pipe.signal.reason as { code?: unknown } | undefined)?.code === 'EPIPE' }
 
   loc (arg: string): Location {
     return parseLocation(arg, { ...(this.opts.servers !== undefined ? { servers: this.opts.servers } : {}) })
@@ -74,9 +91,9 @@ export class Session {
     return p
   }
 
-  out (s: string | Uint8Array): void { this.io.stdout.write(s) }
+  out (s: string | Uint8Array): void { if (!this.#pipe.signal.aborted) this.io.stdout.write(s) }
   err (s: string): void { this.io.stderr.write(s) }
-  json (v: unknown): void { this.io.stdout.write(JSON.stringify(v, null, 2) + '\n') }
+  json (v: unknown): void { this.out(JSON.stringify(v, null, 2) + '\n') }
 
   /** A progress bar on stderr when it is a terminal and neither --json nor --no-progress; else a no-op. */
   progress (total: number, label: string): Progress {

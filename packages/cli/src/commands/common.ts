@@ -6,6 +6,8 @@ import { EXIT, exitCodeFor, formatError } from '../errors.js'
 
 /** Print the one-line error (and the stack with --debug); returns the exit status for it. */
 export function report (s: Session, command: string, target: string | undefined, err: unknown): number {
+  // whatever failed after stdout's reader left failed because of it: not an error of ours
+  if (s.brokenPipe || isEpipe(err)) return EXIT.OK
   s.err(formatError(command, target, err) + '\n')
   if (s.opts.debug && err instanceof Error && err.stack !== undefined) s.err(err.stack + '\n')
   return exitCodeFor(err)
@@ -15,12 +17,13 @@ export function report (s: Session, command: string, target: string | undefined,
 export async function eachArg (s: Session, command: string, args: readonly string[], fn: (arg: string) => Promise<void>): Promise<number> {
   let code: number = EXIT.OK
   for (const a of args) {
+    if (s.brokenPipe) return EXIT.OK
     if (s.signal.aborted) return EXIT.INTERRUPTED
     try {
       await fn(a)
     } catch (err) {
-      if (isEpipe(err)) return EXIT.OK
       code = report(s, command, a, err)
+      if (s.brokenPipe) return EXIT.OK
       if (code === EXIT.INTERRUPTED) return code
     }
   }
