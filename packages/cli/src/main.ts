@@ -2,6 +2,7 @@
 // Session. main() never throws: it prints one line per failure and resolves with the exit status
 // (docs/cli.md "Exit status").
 import { setMaxListeners } from 'node:events'
+import { readFileSync } from 'node:fs'
 import yargs, { type Argv } from 'yargs'
 import { Session, type GlobalOptions, type Io } from './session.js'
 import { CliError, EXIT } from './errors.js'
@@ -14,6 +15,9 @@ import { cp } from './commands/cp.js'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
 // when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
 const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
+
+/** This package's version (package.json sits beside src/ and dist/, in the repo and in the tarball). */
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster'])
 
@@ -220,7 +224,7 @@ export function parser (argv: readonly string[], pick: (r: Run) => void = () => 
     .option('debug', { type: 'boolean', default: false, describe: 'stack traces with errors', global: true })
     .help('help')
     .alias('help', 'H')
-    .version(false)
+    .version('version', 'print the version and exit', `gluster-ts ${VERSION}`)
     .strict()
     .demandCommand(1, 'name a command')
     .recommendCommands()
@@ -233,21 +237,46 @@ function defaultIo (): Io {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }
 }
 
+/**
+ * Flags in the parsed arguments that the command does not define. yargs checks the number of
+ * positionals before it looks for unknown flags, and `ls --bogus URL` takes the URL as the value
+ * of --bogus: the user would hear about a missing URL instead of the flag they mistyped.
+ */
+function unknownFlags (y: Argv, a: Args): string[] {
+  const o = (y as unknown as { getOptions (): { key: Record<string, unknown>, alias: Record<string, string[]> } }).getOptions()
+  const known = new Set<string>(['_', '$0'])
+  const camel = (k: string): string => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())
+  for (const k of [...Object.keys(o.key), ...Object.entries(o.alias).flatMap(([k, v]) => [k, ...v])]) known.add(k).add(camel(k))
+  return Object.keys(a).filter(k => !known.has(k))
+}
+
 /** Run the command line `argv` (without node and script); resolves with the exit status. */
 export async function main (argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   let run: Run | undefined
   let parsed: Args | undefined
   let usageError: Error | undefined
   let output = ''
+  let unknown: string[] = []
+  const y = parser(argv, r => { run = r })
   try {
-    parser(argv, r => { run = r }).parse([...argv], {}, (err: Error | undefined, a: Args, out: string) => {
+    y.parse([...argv], {}, (err: Error | undefined, a: Args, out: string) => {
       usageError = err ?? undefined
       parsed = a
       output = out
+      // here the command's own options are still defined; strict mode already refuses unknown
+      // flags when nothing else failed
+      if (err != null) unknown = unknownFlags(y, a)
     })
   } catch (err) {
     usageError = err as Error
   }
+  const dashDash = argv.indexOf('--')
+  const shortH = argv.findIndex((x, i) => x === '-h' && (dashDash < 0 || i < dashDash))
+  if (unknown.includes('h') && shortH >= 0) {
+    // -h is --help, except in the commands where it is --human-readable (ls, du), as in coreutils
+    return await main(argv.map((x, i) => i === shortH ? '--help' : x), io)
+  }
+  if (unknown.length > 0) usageError = new Error(`Unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`)
   if (usageError !== undefined) {
     // one line, like every other error; the full help is one --help away
     const hint = /^Did you mean .*$/m.exec(output)?.[0]
