@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs'
 import yargs, { type Argv } from 'yargs'
 import { Session, type GlobalOptions, type Io } from './session.js'
 import { CliError, EXIT } from './errors.js'
-import { parseMode, parseSize } from './format.js'
+import { parseMode, parseSizeChange, parseTailCount } from './format.js'
 import { splitServers } from './url.js'
 import { report } from './commands/common.js'
-import { bricks, cat, du, ls, stat, sum, tail, volfile } from './commands/read.js'
+import { bricks, cat, sum, tail, volfile } from './commands/read.js'
+import { du, ls, stat } from './commands/inspect.js'
 import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
 import { cp } from './commands/cp.js'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
@@ -124,23 +125,25 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
   })
 
   def('tail <url>', 'print the end of a file; -f follows it', y => url(y, 'url')
-    .option('lines', { alias: 'n', type: 'number', default: 10, describe: 'last N lines' })
-    .option('bytes', { alias: 'c', type: 'string', describe: 'last N bytes (4K, 1M…)' })
+    .option('lines', { alias: 'n', type: 'string', default: '10', describe: 'last N lines; +N: from line N on' })
+    .option('bytes', { alias: 'c', type: 'string', describe: 'last N bytes (4K, 1M…); +N: from byte N on' })
     .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing what is appended (until Ctrl-C)' })
     .option('interval', { type: 'number', default: 1000, describe: 'with -f: poll every MS milliseconds' }),
-  [['$0 tail -n 50 gluster://h1/vol1/app.log', 'last 50 lines'], ['$0 tail -f gluster://h1/vol1/app.log', 'follow']],
+  [['$0 tail -n 50 gluster://h1/vol1/app.log', 'last 50 lines'], ['$0 tail -n +2 gluster://h1/vol1/data.csv', 'all but the first line'],
+    ['$0 tail -f gluster://h1/vol1/app.log', 'follow']],
   (s, a) => tail(s, String(a.url), {
-    lines: num(a.lines, '--lines'),
-    bytes: a.bytes !== undefined ? parseSize(String(a.bytes), '--bytes') : undefined,
+    lines: parseTailCount(String(a.lines), '--lines'),
+    bytes: a.bytes !== undefined ? parseTailCount(String(a.bytes), '--bytes') : undefined,
     follow: a.follow === true,
     intervalMs: Math.max(10, num(a.interval, '--interval')),
   }))
 
   def('truncate <url..>', 'set a file\'s size', y => url(y, 'url')
-    .option('size', { alias: 's', type: 'string', demandOption: true, describe: 'new size (bytes; K, M, G)' })
+    .option('size', { alias: 's', type: 'string', demandOption: true, describe: 'new size (bytes; K, M, G), or relative: +N -N <N (at most) >N (at least) /N %N (round down, up)' })
     .option('no-create', { alias: 'c', type: 'boolean', default: false, describe: 'do not create missing files' }),
-  [['$0 truncate -s 0 gluster://h1/vol1/app.log', 'empty a file'], ['$0 truncate -s 1G gluster://h1/vol1/sparse', 'a 1 GiB sparse file']],
-  (s, a) => truncate(s, strs(a.url), { size: parseSize(String(a.size)), noCreate: a['no-create'] === true }))
+  [['$0 truncate -s 0 gluster://h1/vol1/app.log', 'empty a file'], ['$0 truncate -s 1G gluster://h1/vol1/sparse', 'a 1 GiB sparse file'],
+    ['$0 truncate -s +1K gluster://h1/vol1/sparse', '1 KiB longer']],
+  (s, a) => truncate(s, strs(a.url), { size: parseSizeChange(String(a.size)), noCreate: a['no-create'] === true }))
 
   def('touch <url..>', 'create empty files or set their times', y => url(y, 'url')
     .option('no-create', { alias: 'c', type: 'boolean', default: false, describe: 'do not create missing files' })

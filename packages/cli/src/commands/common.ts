@@ -3,6 +3,13 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Session } from '../session.js'
 import { EXIT, exitCodeFor, formatError } from '../errors.js'
+import { LocalEndpoint, RemoteEndpoint, type Endpoint } from '../endpoint.js'
+import type { Location } from '../url.js'
+
+/** The local directory tree or the volume a location names, behind one interface. */
+export async function endpointFor (s: Session, loc: Location): Promise<Endpoint> {
+  return loc.kind === 'local' ? new LocalEndpoint() : new RemoteEndpoint(await s.volume(loc), s.signal)
+}
 
 /** Print the one-line error (and the stack with --debug); returns the exit status for it. */
 export function report (s: Session, command: string, target: string | undefined, err: unknown): number {

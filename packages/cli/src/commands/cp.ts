@@ -9,9 +9,9 @@ import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Session, Progress } from '../session.js'
 import { CliError, EXIT } from '../errors.js'
-import { LocalEndpoint, RemoteEndpoint, type Endpoint, type Info } from '../endpoint.js'
+import type { Endpoint, Info } from '../endpoint.js'
 import type { Location } from '../url.js'
-import { Limiter, pool, report } from './common.js'
+import { endpointFor, Limiter, pool, report } from './common.js'
 import { copyXattrs, type XattrCopier } from '../xattrs.js'
 
 export interface CpOptions {
@@ -31,10 +31,6 @@ const STREAMS = 4
 interface Job { sp: string, dp: string, info: Info }
 interface Stats { files: number, dirs: number, symlinks: number, bytes: number, skipped: number }
 
-async function endpoint (s: Session, loc: Location): Promise<Endpoint> {
-  return loc.kind === 'local' ? new LocalEndpoint() : new RemoteEndpoint(await s.volume(loc), s.signal)
-}
-
 export async function cp (s: Session, args: string[], o: CpOptions): Promise<number> {
   const dstArg = args[args.length - 1]!
   const srcArgs = args.slice(0, -1)
@@ -46,7 +42,7 @@ export async function cp (s: Session, args: string[], o: CpOptions): Promise<num
   try {
     if (srcArgs.length === 0) throw new CliError('EUSAGE', 'cp needs SRC... DST')
     dstLoc = s.loc(dstArg)
-    dst = await endpoint(s, dstLoc)
+    dst = await endpointFor(s, dstLoc)
     dstInfo = await dst.stat(dstLoc.path)
     if (srcArgs.length > 1 && dstInfo?.type !== 'dir') {
       throw new CliError(dstInfo === undefined ? 'ENOENT' : 'ENOTDIR', `${dstInfo === undefined ? 'ENOENT' : 'ENOTDIR'}: target '${dstArg}' is not a directory`, { path: dstLoc.path })
@@ -61,7 +57,7 @@ export async function cp (s: Session, args: string[], o: CpOptions): Promise<num
       if (s.signal.aborted) { code = EXIT.INTERRUPTED; break }
       try {
         const srcLoc = s.loc(srcArg)
-        const src = await endpoint(s, srcLoc)
+        const src = await endpointFor(s, srcLoc)
         const info = await src.lstat(srcLoc.path)
         if (info === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${srcLoc.path}'`), { code: 'ENOENT', path: srcLoc.path })
         const into = dstInfo?.type === 'dir' || (dstLoc.kind === 'remote' && dstLoc.trailingSlash)
