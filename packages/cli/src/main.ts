@@ -13,9 +13,12 @@ import { bricks, cat, sum, tail, volfile } from './commands/read.js'
 import { du, ls, stat } from './commands/inspect.js'
 import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
 import { cp } from './commands/cp.js'
+import type { LogLevel } from '@gluster-ts/http'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
 // when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
 const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
+/** pino's levels (@gluster-ts/http's LOG_LEVELS, not imported here for the reason above) */
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
 /** This package's version (package.json sits beside src/ and dist/, in the repo and in the tarball). */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -181,18 +184,27 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
   (s, a) => bricks(s, String(a.url), { pingTimeoutMs: num(a['ping-timeout'], '--ping-timeout') }))
 
   def('serve [mounts..]', 'the HTTP gateway (packages/http) over one or more volumes', y => y
-    .positional('mounts', { type: 'string', describe: 'PREFIX=gluster://HOST/VOLUME[/PATH] (or a bare URL for /)' })
-    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
-    .option('port', { type: 'number', default: 8080, describe: 'port (0: any free port)' })
-    .option('workers', { type: 'number', default: 1, describe: 'worker processes' })
-    .option('config', { type: 'string', describe: 'gateway config file (JSON or YAML), as packages/http reads it' })
+    .positional('mounts', { type: 'string', describe: 'PREFIX=gluster://HOST/VOLUME[/PATH] (PATH: a directory of the volume), or a bare URL for /' })
+    .option('mount', { type: 'string', array: true, describe: 'a mount in the uWSGI glusterfs plugin\'s syntax: \'mountpoint=/x,volume=v,server=h1:0;h2:0\' (repeatable)' })
+    .option('host', { type: 'string', describe: 'address to listen on (default 127.0.0.1, or the config file\'s)' })
+    .option('port', { type: 'number', describe: 'port, 0: any free port (default 8080, or the config file\'s)' })
+    .option('workers', { type: 'number', describe: 'worker processes (default 1, or the config file\'s)' })
+    .option('config', { type: 'string', describe: 'gateway config file (JSON or YAML), as packages/http reads it; read again on SIGHUP' })
+    .option('log-level', { type: 'string', choices: [...LOG_LEVELS], describe: 'least level logged (default info)' })
+    .option('health-details', { type: 'boolean', describe: '/healthz names mounts, volumes and bricks (default: the status only)' })
     .option('demo', { type: 'boolean', default: false, describe: 'start an embedded cluster with sample files in a temp dir and serve it' })
     .option('dir', { type: 'string', describe: 'with --demo: keep the cluster in this directory' }),
   [['$0 serve --demo', 'try it: an embedded cluster and the gateway, nothing to install'],
     ['$0 serve /=gluster://h1,h2/vol1 --port 8080', 'serve a volume'],
-    ['$0 serve --config gateway.json', 'from a config file']],
+    ['$0 serve --mount \'mountpoint=/files,volume=vol1,server=h1:0;h2:0\'', 'the uWSGI plugin\'s mount, verbatim'],
+    ['$0 serve --config gateway.json', 'from a config file (kill -HUP reloads it)']],
   async (s, a) => (await serving()).serve(s, {
-    mounts: strs(a.mounts), host: String(a.host), port: num(a.port, '--port'), workers: num(a.workers, '--workers'),
+    mounts: [...strs(a.mounts), ...strs(a.mount)],
+    host: a.host !== undefined ? String(a.host) : undefined,
+    port: a.port !== undefined ? num(a.port, '--port') : undefined,
+    workers: a.workers !== undefined ? num(a.workers, '--workers') : undefined,
+    logLevel: a['log-level'] !== undefined ? String(a['log-level']) as LogLevel : undefined,
+    healthDetails: typeof a['health-details'] === 'boolean' ? a['health-details'] : undefined,
     config: a.config !== undefined ? String(a.config) : undefined, demo: a.demo === true, dir: a.dir !== undefined ? String(a.dir) : undefined,
   }))
 
@@ -298,7 +310,7 @@ export async function main (argv: readonly string[], io: Io = defaultIo()): Prom
   const ac = new AbortController()
   // every transfer in flight listens on the one run-wide signal (cp -j 32 …)
   setMaxListeners(0, ac.signal)
-  const onSig = (): void => { ac.abort(Object.assign(new Error('interrupted'), { code: 'ABORT_ERR', name: 'AbortError' })) }
+  const onSig = (signal: NodeJS.Signals): void => { ac.abort(Object.assign(new Error('interrupted'), { code: 'ABORT_ERR', name: 'AbortError', signal })) }
   if (ownSignal) {
     // `on`, not `once`: a second SIGINT (a terminal's Ctrl-C reaches tsx and its child alike, and
     // tsx relays it again) must not kill the process while it cleans up

@@ -10,7 +10,11 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 
 const PACKAGES = fileURLToPath(new URL('../../', import.meta.url))
-export const BIN = join(PACKAGES, 'cli/bin/gluster-ts.js')
+/**
+ * The command under test. GTS_CLI_BIN runs the tests against another build (an older commit's,
+ * to see a test fail without the fix it tests).
+ */
+export const BIN = process.env.GTS_CLI_BIN ?? join(PACKAGES, 'cli/bin/gluster-ts.js')
 
 /** Newest mtime of the .ts files under dir. */
 function newestSource (dir: string): number {
@@ -28,6 +32,7 @@ function newestSource (dir: string): number {
  * last build), or undefined. A stale build would test yesterday's code.
  */
 export function binMissing (): string | undefined {
+  if (process.env.GTS_CLI_BIN !== undefined) return existsSync(BIN) ? undefined : `GTS_CLI_BIN=${BIN} does not exist`
   if (!existsSync(join(PACKAGES, 'cli/dist/main.js'))) return 'packages/cli/dist/main.js is missing: run `pnpm build` first'
   for (const p of ['rpc', 'volume', 'server', 'http', 'cli']) {
     const info = join(PACKAGES, p, 'tsconfig.tsbuildinfo')
