@@ -95,8 +95,11 @@ export class Session {
   err (s: string): void { this.io.stderr.write(s) }
   json (v: unknown): void { this.out(JSON.stringify(v, null, 2) + '\n') }
 
-  /** A progress bar on stderr when it is a terminal and neither --json nor --no-progress; else a no-op. */
-  progress (total: number, label: string): Progress {
+  /**
+   * A progress bar on stderr when it is a terminal and neither --json nor --no-progress; else a
+   * no-op. `total` undefined: a stream of unknown size (a pipe), shown as bytes and rate only.
+   */
+  progress (total: number | undefined, label: string): Progress {
     if (!this.opts.progress || this.opts.json || this.io.stderr.isTTY !== true) return NO_PROGRESS
     return new BarProgress(this.io.stderr, total, label)
   }
@@ -146,8 +149,9 @@ class BarProgress implements Progress {
   #total: number
   #t0 = Date.now()
 
-  constructor (stream: Writable, total: number, label: string) {
-    this.#total = total
+  constructor (stream: Writable, total: number | undefined, label: string) {
+    this.#total = total ?? 0
+    const known = total !== undefined
     const self = this
     this.#bar = new cliProgress.SingleBar({
       stream: stream as unknown as NodeJS.WritableStream,
@@ -157,13 +161,14 @@ class BarProgress implements Progress {
       format (_o, p): string {
         const secs = Math.max(0.001, (Date.now() - self.#t0) / 1000)
         const rate = p.value / secs
+        if (!known) return `${label} ${bytesText(p.value)} ${bytesText(rate)}/s`
         const eta = rate > 0 && p.total > p.value ? Math.round((p.total - p.value) / rate) : 0
         const width = 24
         const filled = p.total > 0 ? Math.min(width, Math.round(width * p.value / p.total)) : 0
         return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${bytesText(p.value)}/${bytesText(p.total)} ${bytesText(rate)}/s ETA ${eta}s`
       },
     })
-    this.#bar.start(total, 0)
+    this.#bar.start(this.#total, 0)
   }
 
   add (bytes: number): void { this.#value += bytes; this.#bar.update(this.#value) }

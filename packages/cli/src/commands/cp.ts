@@ -29,13 +29,21 @@ const WHOLE_FILE_BYTES = 1 << 20
 const STREAMS = 4
 
 interface Job { sp: string, dp: string, info: Info }
-interface Stats { files: number, dirs: number, symlinks: number, bytes: number, skipped: number }
+interface Stats {
+  files: number
+  dirs: number
+  symlinks: number
+  bytes: number
+  skipped: number
+  /** destination files being written now: partial if the copy stops (Ctrl-C) */
+  writing: Set<string>
+}
 
 export async function cp (s: Session, args: string[], o: CpOptions): Promise<number> {
   const dstArg = args[args.length - 1]!
   const srcArgs = args.slice(0, -1)
   const t0 = performance.now()
-  const stats: Stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0 }
+  const stats: Stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, writing: new Set() }
   let dstLoc: Location
   let dst: Endpoint
   let dstInfo: Info | undefined
@@ -74,7 +82,15 @@ export async function cp (s: Session, args: string[], o: CpOptions): Promise<num
   } finally {
     bar.stop()
   }
-  if (s.opts.json) s.json({ ...stats, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)), ok: code === EXIT.OK })
+  const { writing, ...counts } = stats
+  if (s.signal.aborted && !s.brokenPipe && writing.size > 0) {
+    // what rsync --partial users expect: the partial files stay, and --resume continues them
+    const names = [...writing]
+    const list = names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '')
+    s.err(`gluster-ts cp: interrupted: ${names.length} file${names.length > 1 ? 's' : ''} partly copied (${list}); ` +
+      `run the same command with --resume to finish ${names.length > 1 ? 'them' : 'it'}\n`)
+  }
+  if (s.opts.json) s.json({ ...counts, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)), ok: code === EXIT.OK })
   return code
 }
 
@@ -176,17 +192,25 @@ async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: C
       await streams.run(() => stream(exclusive))
     }
   }
-  if (start > 0) {
-    bar.add(start)
-    await write(false)
-  } else {
-    try {
-      await write(true)
-    } catch (err) {
-      if (o.noClobber || (err as { code?: string }).code !== 'EEXIST') throw err
-      created = false
+  stats.writing.add(dp)
+  try {
+    if (start > 0) {
+      bar.add(start)
       await write(false)
+    } else {
+      try {
+        await write(true)
+      } catch (err) {
+        if (o.noClobber || (err as { code?: string }).code !== 'EEXIST') throw err
+        created = false
+        await write(false)
+      }
     }
+    stats.writing.delete(dp)
+  } catch (err) {
+    // only an interrupted copy leaves dp listed as partial
+    if (!s.signal.aborted) stats.writing.delete(dp)
+    throw err
   }
   stats.files++
   if (o.verbose) s.err(`${dp}\n`)

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import { posix } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { NO_PROGRESS, type Session } from '../session.js'
+import type { Session } from '../session.js'
 import { CliError, EXIT } from '../errors.js'
 import { volumeKey } from '../url.js'
 import { UMASK } from '../endpoint.js'
@@ -30,8 +30,8 @@ export async function put (s: Session, args: string[], o: PutOptions): Promise<n
       total = (await fs.promises.stat(from)).size
       src = fs.createReadStream(from, { highWaterMark: 1 << 20 })
     }
-    // a bar only when the size is known (a file, not stdin)
-    const bar = from !== '-' ? s.progress(total, 'put') : NO_PROGRESS
+    // stdin (a pipe): bytes and rate, its size is not known
+    const bar = s.progress(from !== '-' ? total : undefined, 'put')
     const count = new Transform({ transform (c: Buffer, _e, cb) { bar.add(c.length); cb(null, c) } })
     try {
       await pipeline(src, count, vol.createWriteStream(loc.path, {
