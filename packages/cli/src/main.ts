@@ -226,8 +226,8 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
   return y
 }
 
-/** The yargs parser (exported for docs and tests). */
-export function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Argv {
+/** The yargs parser. Not exported: the published types would then need @types/yargs. */
+function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Argv {
   const y = yargs([...argv])
     .scriptName('gluster-ts')
     .usage('$0 <command> [options]\n\nGlusterFS from the shell, no mount needed.')

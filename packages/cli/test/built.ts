@@ -67,8 +67,8 @@ export function gts (args: string[], o: { input?: Buffer | string, timeoutMs?: n
 export interface Spawned { proc: ChildProcess, stdout: () => string, stderr: () => string, exited: Promise<number | null> }
 
 /** A long-running `gluster-ts` (tail -f, serve, cluster): its process and what it printed so far. */
-export function gtsSpawn (args: string[], o: { env?: NodeJS.ProcessEnv, stdin?: 'ignore' | 'pipe' } = {}): Spawned {
-  const proc = spawn(process.execPath, [BIN, ...args], { stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } })
+export function gtsSpawn (args: string[], o: { env?: NodeJS.ProcessEnv, stdin?: 'ignore' | 'pipe', bin?: string } = {}): Spawned {
+  const proc = spawn(process.execPath, [o.bin ?? BIN, ...args], { stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } })
   let out = ''
   let err = ''
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString() })
