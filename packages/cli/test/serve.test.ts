@@ -1,14 +1,17 @@
 // `gluster-ts serve` as an operator runs it (the built command, an embedded cluster): the
 // uWSGI plugin's --mount form, a config file's host/port/workers, usage errors with status 2,
 // a directory of a volume, pino JSON logs with levels on stdout, SIGTERM draining, and SIGHUP
-// reloading the config with workers restarted gracefully (a download in flight completes).
+// reloading the config with workers restarted gracefully (a download in flight completes), a
+// failed reload keeping the old configuration, a dead worker replaced, pino-pretty on a terminal.
 import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { join } from 'node:path'
 import { request, Agent } from 'undici'
-import { binMissing, gts, gtsSpawn, reap, scratch, until, type Spawned } from './built.js'
+import { BIN, binMissing, gts, gtsSpawn, reap, scratch, until, type Spawned } from './built.js'
 import { embedded } from './embedded.js'
 
 const missing = binMissing()
@@ -65,6 +68,8 @@ if (missing !== undefined) {
     t.equal(l.level, 30, 'level info')
     t.match(l, { workers: 1, mounts: ['/files → vol1'] })
     t.equal(await (await fetch(`${String(l.url)}/files/site/a.txt`)).text(), 'in a\n')
+    t.same(await (await fetch(`${String(l.url)}/healthz`)).json(), { status: 'ok' }, '/healthz names nothing internal by default')
+    t.same(await (await fetch(`${String(l.url)}/readyz`)).json(), { status: 'ready' }, '/readyz')
     t.equal(p.stderr(), '', 'nothing on stderr')
     p.proc.kill('SIGTERM')
     t.equal(await p.exited, 0)
@@ -111,10 +116,11 @@ if (missing !== undefined) {
     }
   })
 
-  t.test('PREFIX=gluster://HOST/VOLUME/PATH serves that directory of the volume', async t => {
-    const p = gtsSpawn(['serve', '--port', '0', `/s=gluster://${server}/vol1/site`])
+  t.test('PREFIX=gluster://HOST/VOLUME/PATH serves that directory of the volume; --health-details', async t => {
+    const p = gtsSpawn(['serve', '--port', '0', '--health-details', `/s=gluster://${server}/vol1/site`])
     reap(t, p)
     const url = String((await line(t, p, 'listening', x => x.msg === 'listening')).url)
+    t.match(await (await fetch(`${url}/healthz`)).json(), { status: 'ok', mounts: [{ mountpoint: '/s', volume: 'vol1', bricks: [{ state: 'up' }] }] }, '--health-details: mounts and bricks')
     t.equal(await (await fetch(`${url}/s/sub/b.txt`)).text(), 'in b\n')
     t.equal((await fetch(`${url}/s/big.bin`)).status, 404, 'nothing outside the directory')
     p.proc.kill('SIGTERM')
@@ -144,6 +150,106 @@ if (missing !== undefined) {
     quiet.proc.kill('SIGTERM')
     t.equal(await quiet.exited, 0)
     t.equal(quiet.stdout(), '', '--log-level warn: no info lines')
+  })
+
+  t.test('config logLevel: the file\'s level is used, --log-level wins, a reload applies a new one', async t => {
+    const dir = scratch(t)
+    const cfg = join(dir, 'gw.yaml')
+    const port = await freePort()
+    await writeFile(cfg, `port: ${port}\nworkers: 1\nlogLevel: warn\nmounts:\n  - mountpoint=/v,volume=vol1,server=${server}\n`)
+    const p = gtsSpawn(['serve', '--config', cfg])
+    reap(t, p)
+    const get = async (path: string): Promise<number> => await fetch(`http://127.0.0.1:${port}${path}`).then(async r => { await r.text(); return r.status }, () => 0)
+    await until('the gateway to serve', 60_000, async () => p.proc.exitCode !== null || await get('/v/site/a.txt') === 200)
+    t.equal(p.stdout(), '', 'logLevel: warn in the file: no info lines (listening, requests)')
+    // the level of the file read again on SIGHUP
+    await writeFile(cfg, `port: ${port}\nworkers: 1\nlogLevel: info\nmounts:\n  - mountpoint=/w,volume=vol1,server=${server}\n`)
+    p.proc.kill('SIGHUP')
+    await until('the new mount', 60_000, async () => p.proc.exitCode !== null || await get('/w/site/a.txt') === 200)
+    await line(t, p, 'a request line after the reload', x => x.msg === 'request' && x.url === '/w/site/a.txt')
+    p.proc.kill('SIGTERM')
+    t.equal(await p.exited, 0)
+    const qport = await freePort()
+    const q = gtsSpawn(['serve', '--config', cfg, '--port', String(qport), '--log-level', 'error'])
+    reap(t, q)
+    await until('q to serve', 60_000, async () => q.proc.exitCode !== null ||
+      await fetch(`http://127.0.0.1:${qport}/w/site/a.txt`).then(async r => { await r.text(); return r.status === 200 }, () => false))
+    q.proc.kill('SIGTERM')
+    t.equal(await q.exited, 0)
+    t.equal(q.stdout(), '', '--log-level error wins over the file\'s info')
+  })
+
+  t.test('a reload that fails (a config that does not load) is logged and the old configuration keeps serving', async t => {
+    const dir = scratch(t)
+    const cfg = join(dir, 'gw.yaml')
+    await writeFile(cfg, `port: 0\nworkers: 1\nmounts:\n  - mountpoint=/v,volume=vol1,server=${server}\n`)
+    const p = gtsSpawn(['serve', '--config', cfg])
+    reap(t, p)
+    const url = String((await line(t, p, 'listening', x => x.msg === 'listening')).url)
+    await writeFile(cfg, 'port: 0\nmounts:\n  - mountpoint=nope,volume=vol1\n')
+    p.proc.kill('SIGHUP')
+    const failed = await line(t, p, 'reload failed', x => x.msg === 'reload failed; the previous configuration keeps serving')
+    t.equal(failed.level, 50, 'level error')
+    t.match(failed, { err: { message: /mountpoint/ } }, 'says why')
+    t.equal(p.proc.exitCode, null, 'still running')
+    t.equal(await (await fetch(`${url}/v/site/a.txt`)).text(), 'in a\n', 'the old mount still serves')
+    await writeFile(cfg, 'port: 0\n: [\n')
+    p.proc.kill('SIGHUP')
+    await until('the second failure', 60_000, () => lines(t, p).filter(x => x.msg.startsWith('reload failed')).length === 2 || p.proc.exitCode !== null)
+    t.equal(await (await fetch(`${url}/v/site/a.txt`)).text(), 'in a\n', 'a YAML syntax error: still the old mount')
+    p.proc.kill('SIGTERM')
+    t.equal(await p.exited, 0)
+    t.equal(p.stderr(), '')
+  })
+
+  t.test('on a terminal, with pino-pretty installed, the lines are pretty-printed (JSON through a pipe)', async t => {
+    // script(1) gives the command a pseudo-terminal as stdout; the shell writes its pid (exec'd
+    // into the command) so that SIGTERM reaches the gateway itself
+    const dir = scratch(t)
+    const pidFile = join(dir, 'pid')
+    const port = await freePort()
+    const cmd = `echo $$ > ${pidFile}; exec ${process.execPath} ${BIN} serve --port ${port} /=gluster://${server}/vol1`
+    const p = spawn('script', ['-qefc', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    const exited = new Promise<number | null>(resolve => p.once('close', code => { resolve(code) }))
+    t.teardown(() => { if (p.exitCode === null) p.kill('SIGKILL') })
+    await until('the gateway to serve', 60_000, async () => p.exitCode !== null ||
+      await fetch(`http://127.0.0.1:${port}/site/a.txt`).then(async r => { await r.text(); return r.status === 200 }, () => false))
+    // eslint-disable-next-line no-control-regex
+    const plain = (): string => out.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '')
+    await until('the request line', 30_000, () => /request/.test(plain()) || p.exitCode !== null)
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM')
+    t.equal(await exited, 0, 'SIGTERM: drained, exit 0')
+    t.match(plain(), /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening$/m, 'pino-pretty\'s format, not JSON')
+    t.match(plain(), /INFO: request\n\s+method: "GET"\n\s+url: "\/site\/a\.txt"/)
+    t.match(plain(), /INFO: stopped$/m)
+    t.notMatch(plain(), /^\{"level"/m, 'no JSON line')
+  })
+
+  t.test('workers: one that dies is replaced, with a warning; the gateway keeps serving', async t => {
+    const p = gtsSpawn(['serve', '--port', '0', '--workers', '2', `/=gluster://${server}/vol1`])
+    reap(t, p)
+    const url = String((await line(t, p, 'listening', x => x.msg === 'listening')).url)
+    const primary = p.proc.pid!
+    // a request line carries the pid of the worker that served it
+    await (await fetch(`${url}/site/a.txt`)).text()
+    const victim = Number((await line(t, p, 'a request line', x => x.msg === 'request')).pid)
+    t.not(victim, primary, 'served by a worker')
+    process.kill(victim, 'SIGKILL')
+    const w = await line(t, p, 'the restart warning', x => x.msg === 'worker exited; starting another')
+    t.match(w, { level: 40, workerPid: victim, signal: 'SIGKILL' })
+    // the replacement serves: requests on fresh connections reach both workers, none is refused
+    const pids = new Set<number>()
+    await until('a request served by the replacement', 60_000, async () => {
+      await (await fetch(`${url}/site/a.txt`, { headers: { connection: 'close' } })).text()
+      for (const l of lines(t, p)) if (l.msg === 'request' && l.pid !== victim) pids.add(Number(l.pid))
+      return pids.size >= 2 || p.proc.exitCode !== null
+    })
+    t.equal(pids.size, 2, 'two live workers serve (the survivor and the replacement)')
+    t.notOk(pids.has(primary), 'the primary serves nothing itself')
+    p.proc.kill('SIGTERM')
+    t.equal(await p.exited, 0)
   })
 
   for (const workers of [2, 1]) {
