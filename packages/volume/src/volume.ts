@@ -428,7 +428,9 @@ export class Volume extends EventEmitter<UpcallEvents> {
       const all = [...g.bricks.values()]
       if (all.every(b => b.up)) return true
       const quorate = sets.every(s => s.upCount >= Math.max(1, s.spec.quorumCount))
-      return quorate && all.every(b => b.up || b.failures > 0)
+      const tried = all.every(b => b.up || b.failures > 0)
+      // a brick that refused us will refuse again: like the FUSE client on AUTH_FAILED, give up
+      return tried && (quorate || all.some(b => !b.up && refusedUs(b.lastError)))
     }
     if (!ready()) {
       await new Promise<void>(resolve => {
@@ -448,6 +450,12 @@ export class Volume extends EventEmitter<UpcallEvents> {
     const short = sets.filter(s => s.upCount < Math.max(1, s.spec.quorumCount))
     if (short.length > 0) {
       const why = short.map(s => `${s.name}: ${s.upCount}/${s.children.length} up, needs ${Math.max(1, s.spec.quorumCount)} (${s.children.filter(c => !c.up).map(c => `${c.label}: ${c.lastError?.message ?? 'no answer'}`).join('; ')})`).join('; ')
+      // refused by the bricks' auth: say so with their code and name the first brick that refused
+      const refused = short.flatMap(s => s.children).find(c => !c.up && refusedUs(c.lastError))
+      if (refused !== undefined) {
+        const e = refused.lastError as GlusterError
+        throw new GlusterError(e.code, `volume ${this.#o.volume}: bricks refused the client: ${why}`, { syscall: 'connect', path: this.#o.volume, brick: refused.label }, { cause: e })
+      }
       throw new GlusterError('EGLUSTER_NO_QUORUM', `volume ${this.#o.volume}: not enough bricks within ${timeoutMs} ms: ${why}`, { syscall: 'connect', path: this.#o.volume })
     }
   }
@@ -1121,4 +1129,9 @@ export class Volume extends EventEmitter<UpcallEvents> {
   }
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+}
+
+/** A brick's auth said no (SETVOLUME EACCES, or our source port refused). */
+function refusedUs (err: Error | undefined): boolean {
+  return err instanceof GlusterError && (err.code === 'EGLUSTER_AUTH' || err.code === 'EGLUSTER_PRIVILEGED_PORT')
 }
