@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -105,4 +106,20 @@ export function scratch (t: Test, prefix = 'gts-cli-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix))
   t.teardown(() => rmSync(d, { recursive: true, force: true }))
   return d
+}
+
+/** A TCP port free on 127.0.0.1 just now (for a command told to listen on it). */
+export async function freePort (): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise<void>(resolve => s.close(() => resolve()))
+  return port
+}
+
+/** Until a gateway on 127.0.0.1:port answers 200 for path (or p exited): for one that logs nothing. */
+export async function untilServes (p: Spawned | ChildProcess, port: number, path: string, ms = 60_000): Promise<void> {
+  const proc = 'proc' in p ? p.proc : p
+  await until(`127.0.0.1:${port}${path} to answer 200`, ms, async () => proc.exitCode !== null ||
+    await fetch(`http://127.0.0.1:${port}${path}`).then(async r => { await r.text(); return r.status === 200 }, () => false))
 }

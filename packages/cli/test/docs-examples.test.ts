@@ -23,12 +23,11 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs'
-import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import ts from 'typescript'
-import { BIN, binMissing, scratch } from './built.js'
+import { BIN, binMissing, freePort, scratch } from './built.js'
 import { embedded } from './embedded.js'
 import { extractBlocks, serversOf, type Block } from './markdown.js'
 import { parseGatewayConfig } from '@gluster-ts/http'
@@ -45,14 +44,6 @@ const SKIPPED: Record<string, string> = {
 }
 const missing = binMissing()
 t.setTimeout(900_000)
-
-async function freePort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>(resolve => s.close(() => resolve()))
-  return port
-}
 
 /** Example hosts in gluster:// URLs and mount specs → the embedded cluster (127.0.0.1 is left). */
 function pointAt (code: string, server: string): string {

@@ -8,10 +8,9 @@ import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import { join } from 'node:path'
 import { request, Agent } from 'undici'
-import { BIN, binMissing, gts, gtsSpawn, reap, scratch, until, type Spawned } from './built.js'
+import { BIN, binMissing, freePort, gts, gtsSpawn, reap, scratch, until, untilServes, type Spawned } from './built.js'
 import { embedded } from './embedded.js'
 
 const missing = binMissing()
@@ -38,14 +37,6 @@ async function line (t: Test, p: Spawned, what: string, pred: (l: Line) => boole
   const l = lines(t, p).find(pred)
   if (l === undefined) throw new Error(`${what}: exited ${p.proc.exitCode}\n${p.stdout()}\n${p.stderr()}`)
   return l
-}
-
-async function freePort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>(resolve => s.close(() => resolve()))
-  return port
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -145,8 +136,7 @@ if (missing !== undefined) {
     const port = await freePort()
     const quiet = gtsSpawn(['serve', '--port', String(port), '--log-level', 'warn', `/=gluster://${server}/vol1`])
     reap(t, quiet)
-    await until('the quiet gateway to answer', 60_000, async () => quiet.proc.exitCode !== null ||
-      await fetch(`http://127.0.0.1:${port}/site/a.txt`).then(async r => { await r.text(); return r.status === 200 }, () => false))
+    await untilServes(quiet, port, '/site/a.txt')
     quiet.proc.kill('SIGTERM')
     t.equal(await quiet.exited, 0)
     t.equal(quiet.stdout(), '', '--log-level warn: no info lines')
@@ -159,21 +149,19 @@ if (missing !== undefined) {
     await writeFile(cfg, `port: ${port}\nworkers: 1\nlogLevel: warn\nmounts:\n  - mountpoint=/v,volume=vol1,server=${server}\n`)
     const p = gtsSpawn(['serve', '--config', cfg])
     reap(t, p)
-    const get = async (path: string): Promise<number> => await fetch(`http://127.0.0.1:${port}${path}`).then(async r => { await r.text(); return r.status }, () => 0)
-    await until('the gateway to serve', 60_000, async () => p.proc.exitCode !== null || await get('/v/site/a.txt') === 200)
+    await untilServes(p, port, '/v/site/a.txt')
     t.equal(p.stdout(), '', 'logLevel: warn in the file: no info lines (listening, requests)')
     // the level of the file read again on SIGHUP
     await writeFile(cfg, `port: ${port}\nworkers: 1\nlogLevel: info\nmounts:\n  - mountpoint=/w,volume=vol1,server=${server}\n`)
     p.proc.kill('SIGHUP')
-    await until('the new mount', 60_000, async () => p.proc.exitCode !== null || await get('/w/site/a.txt') === 200)
+    await untilServes(p, port, '/w/site/a.txt')
     await line(t, p, 'a request line after the reload', x => x.msg === 'request' && x.url === '/w/site/a.txt')
     p.proc.kill('SIGTERM')
     t.equal(await p.exited, 0)
     const qport = await freePort()
     const q = gtsSpawn(['serve', '--config', cfg, '--port', String(qport), '--log-level', 'error'])
     reap(t, q)
-    await until('q to serve', 60_000, async () => q.proc.exitCode !== null ||
-      await fetch(`http://127.0.0.1:${qport}/w/site/a.txt`).then(async r => { await r.text(); return r.status === 200 }, () => false))
+    await untilServes(q, qport, '/w/site/a.txt')
     q.proc.kill('SIGTERM')
     t.equal(await q.exited, 0)
     t.equal(q.stdout(), '', '--log-level error wins over the file\'s info')
@@ -214,8 +202,7 @@ if (missing !== undefined) {
     p.stdout.on('data', (d: Buffer) => { out += d.toString() })
     const exited = new Promise<number | null>(resolve => p.once('close', code => { resolve(code) }))
     t.teardown(() => { if (p.exitCode === null) p.kill('SIGKILL') })
-    await until('the gateway to serve', 60_000, async () => p.exitCode !== null ||
-      await fetch(`http://127.0.0.1:${port}/site/a.txt`).then(async r => { await r.text(); return r.status === 200 }, () => false))
+    await untilServes(p, port, '/site/a.txt')
     // eslint-disable-next-line no-control-regex
     const plain = (): string => out.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '')
     await until('the request line', 30_000, () => /request/.test(plain()) || p.exitCode !== null)
