@@ -8,7 +8,7 @@ import { embedded } from './embedded.js'
 
 const missing = binMissing()
 // ~60 runs of the command, each a node process start (slow on a loaded box)
-t.setTimeout(600_000)
+t.setTimeout(1_200_000) // about 40 built commands against a cluster: 10 minutes on a box loaded 10 times over
 if (missing !== undefined) {
   t.test('coreutils behaviour', { skip: missing }, async () => {})
 } else {

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs'
 import { binMissing, gts, oneLine } from './built.js'
 
 const missing = binMissing()
+// each case starts the built command (a node process): on a loaded 2-core box that is seconds each,
+// past tap's default 120 s for the file
+t.setTimeout(600_000)
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 t.test('--version prints the name and the package version, status 0', { skip: missing }, async t => {
