@@ -10,7 +10,7 @@ import { MiB, legitClients, raw, recordStart, statFlood, waitFor } from './rpc-a
 import { startBuilt, needsBuild, rssMiB } from './built-cluster.js'
 
 t.test('attacks on the built `gluster-ts cluster`: the attackers lose, a well-behaved client is served', { skip: needsBuild }, async t => {
-  const { proc, volfileServer, brickPath, brickPort, glusterdPort } = await startBuilt(t)
+  const { proc, volfileServer, brickPath, brickPort, glusterdPort } = await startBuilt(t, ['--auth-allow', '127.0.0.0/8']) // the well-behaved clients: 127.0.0.2
   const legit = await legitClients(t, volfileServer, 'vol1', brickPath, brickPort)
   const rss0 = rssMiB(proc.pid!)
 
