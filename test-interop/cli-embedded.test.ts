@@ -83,7 +83,8 @@ t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle
   const st = JSON.parse((await gts(['stat', '--json', `${U}/w/a.bin`])).stdout.toString()) as Array<{ size: number }>
   t.equal(st[0]!.size, (await lstat(join(mnt, 'w/a.bin'))).size, 'stat size')
   const du = JSON.parse((await gts(['du', '-s', '--json', `${U}/w`])).stdout.toString()) as Array<{ bytes: number }>
-  t.equal(du[0]!.bytes, appended.length + 4096, 'du -s')
+  const dirBytes = (await Promise.all(['w', 'w/d', 'w/d/e'].map(async d => (await lstat(join(mnt, d))).size))).reduce((a, b) => a + b, 0)
+  t.equal(du[0]!.bytes, appended.length + 4096 + dirBytes, 'du -s (directories count their own size)')
   t.match((await gts(['volfile', `${U}`])).stdout.toString(), /type cluster\/replicate/)
   const br = JSON.parse((await gts(['bricks', '--json', U])).stdout.toString()) as { bricks: Array<{ state: string }> }
   t.same(br.bricks.map(b => b.state), ['up', 'up', 'up'], 'bricks')

@@ -72,8 +72,10 @@ if ('skip' in cluster) {
       const la = await gts(['ls', '-a', U])
       t.same(la.stdout.toString().trim().split('\n').sort(), names, 'ls -a')
       const ll = (await gts(['ls', '-l', `${U}/bin`])).stdout.toString().trim().split('\n')
-      t.match(ll[0], /^-rw-r----- 1 0 0 3145745 \w{3} [ \d]\d \d\d:\d\d big\.bin$/, 'ls -l row')
-      t.match(ll[1], /^-rw-r--r-- 1 0 0 +0 .* empty$/)
+      const bigSt = await lstat(join(mnt, 'bin/big.bin'))
+      t.equal(ll[0], `total ${Math.ceil(bigSt.blocks / 2)}`, 'ls -l DIR: total in 1 KiB blocks, as ls on the mount counts them')
+      t.match(ll[1], /^-rw-r----- 1 0 0 3145745 \w{3} [ \d]\d \d\d:\d\d big\.bin$/, 'ls -l row')
+      t.match(ll[2], /^-rw-r--r-- 1 0 0 +0 .* empty$/)
       t.match((await gts(['ls', '-lh', `${U}/bin`])).stdout.toString(), / 3\.1M /, 'ls -lh')
       t.match((await gts(['ls', '-l', U])).stdout.toString(), /^l.* link -> a\.txt$/m, 'ls -l shows the symlink target')
       const lr = (await gts(['ls', '-R', U])).stdout.toString()
@@ -104,12 +106,17 @@ if ('skip' in cluster) {
       t.equal(sha((await gts(['tail', '-c', '100K', `${U}/bin/big.bin`])).stdout), sha(files['bin/big.bin']!.subarray(-102400)), 'tail -c 100K')
 
       // du, sum
-      const total = Object.entries(files).reduce((n, [, d]) => n + d.length, 0) + 'a.txt'.length
+      // directories count their own size, as du --apparent-size -b on the mount does
+      const dirs = ['', 'bin', 'sub', 'sub/deep']
+      const dirBytes = (await Promise.all(dirs.map(async d => (await lstat(join(mnt, d))).size))).reduce((a, b) => a + b, 0)
+      const total = Object.entries(files).reduce((n, [, d]) => n + d.length, 0) + 'a.txt'.length + dirBytes
       const du = JSON.parse((await gts(['du', '-s', '--json', U])).stdout.toString()) as Array<{ bytes: number, files: number }>
-      t.equal(du[0]!.bytes, total, 'du -s --json bytes (apparent, symlink counted by its size)')
+      t.equal(du[0]!.bytes, total, 'du -s --json bytes (apparent, symlink counted by its size, directories by theirs)')
+      const { stdout: duMount } = await exec('du', ['-s', '--apparent-size', '-b', mnt])
+      t.equal(du[0]!.bytes, Number(duMount.split('\t')[0]), 'the same as du --apparent-size -b on the FUSE mount')
       t.match((await gts(['du', '-sh', U])).stdout.toString(), /^3\.1M\t/)
       const duAll = (await gts(['du', U])).stdout.toString()
-      t.match(duAll, new RegExp(`^5\\t.*/sub/deep$`, 'm'), 'du lists subdirectories')
+      t.match(duAll, new RegExp(`^${5 + (await lstat(join(mnt, 'sub/deep'))).size}\\t.*/sub/deep$`, 'm'), 'du lists subdirectories')
       const sum = (await gts(['sum', `${U}/bin/big.bin`, join(mnt, 'bin/big.bin')])).stdout.toString().trim().split('\n')
       t.equal(sum[0], `${sha(files['bin/big.bin']!)}  ${U}/bin/big.bin`)
       t.equal(sum[1]!.split(' ')[0], sha(files['bin/big.bin']!), 'sum of a local path')

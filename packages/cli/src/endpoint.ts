@@ -143,7 +143,7 @@ export class RemoteEndpoint implements Endpoint {
     return out
   }
 
-  async readFile (p: string): Promise<Buffer> { return await this.vol.readFile(p, { signal: this.#signal }) as Buffer }
+  readFile (p: string): Promise<Buffer> { return this.vol.readFile(p, { signal: this.#signal }) }
   createReadStream (p: string, start = 0): Readable { return this.vol.createReadStream(p, { start, signal: this.#signal }) }
   writeFile (p: string, data: Buffer, o: { mode: number, exclusive: boolean }): Promise<void> {
     return this.vol.writeFile(p, data, { flag: o.exclusive ? 'wx' : 'w', mode: o.mode & 0o7777, signal: this.#signal })

@@ -71,6 +71,49 @@ export function parseSize (text: string, what = 'size'): number {
   return v
 }
 
+/** tail -n / -c: 'N' or '-N' count from the end, '+N' starts at item N (1-based), as in coreutils. */
+export interface TailCount { fromStart: boolean, n: number }
+
+export function parseTailCount (text: string, what: string): TailCount {
+  const m = /^([+-]?)(.+)$/.exec(text.trim())
+  let n: number
+  try {
+    n = parseSize(m?.[2] ?? '', what)
+  } catch {
+    throw new CliError('EUSAGE', `invalid ${what} '${text}' (N: the last N, +N: from the Nth on; 4K, 1M…)`)
+  }
+  return { fromStart: m![1] === '+', n }
+}
+
+/** truncate -s: an absolute size, or relative to the current one (coreutils' +, -, <, >, /, %). */
+export interface SizeChange { op: '=' | '+' | '-' | '<' | '>' | '/' | '%', n: number }
+
+export function parseSizeChange (text: string): SizeChange {
+  const m = /^([+\-<>/%]?)\s*(.*)$/.exec(text.trim())!
+  const op = (m[1] === '' ? '=' : m[1]) as SizeChange['op']
+  let n: number
+  try {
+    n = parseSize(m[2]!, '--size')
+  } catch {
+    throw new CliError('EUSAGE', `invalid size '${text}' (N, +N, -N, <N, >N, /N, %N; K, M, G…: 4K, 1M, 1MB)`)
+  }
+  if ((op === '/' || op === '%') && n === 0) throw new CliError('EUSAGE', `invalid size '${text}': division by zero`)
+  return { op, n }
+}
+
+/** The new size a SizeChange gives a file of `size` bytes (at least 0). */
+export function applySizeChange (c: SizeChange, size: number): number {
+  switch (c.op) {
+    case '=': return c.n
+    case '+': return size + c.n
+    case '-': return Math.max(0, size - c.n)
+    case '<': return Math.min(size, c.n)
+    case '>': return Math.max(size, c.n)
+    case '/': return Math.floor(size / c.n) * c.n
+    case '%': return Math.ceil(size / c.n) * c.n
+  }
+}
+
 /** Octal mode as chmod/mkdir -m take it ('755', '0644'). */
 export function parseMode (text: string): number {
   if (!/^[0-7]{1,4}$/.test(text)) throw new CliError('EUSAGE', `invalid mode '${text}' (octal, like 755 or 0644)`)
@@ -115,11 +158,30 @@ export function longListing (entries: readonly LongEntry[], o: { human: boolean,
     `${size(e).padStart(w.size)} ${lsDate(e.mtimeMs, o.nowMs)} ${e.name}${e.target !== undefined ? ` -> ${e.target}` : ''}`)
 }
 
-/** Seconds with nanoseconds as ISO-like text, for stat: '2026-11-25 13:17:27.123456789 +0000'. */
-export function statTime (ms: number, ns?: bigint): string {
-  const iso = new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')
-  const frac = ns !== undefined ? String(ns % 1_000_000_000n).padStart(9, '0') : String(Math.round((ms % 1000) * 1e6)).padStart(9, '0')
-  return `${iso}.${frac} +0000`
+/** ns since the epoch as ISO 8601 with all nine fraction digits: '2026-11-25T13:17:27.123456789Z'. */
+export function isoTime (ns: bigint): string {
+  const sec = ns / 1_000_000_000n - (ns % 1_000_000_000n < 0n ? 1n : 0n)
+  const frac = ns - sec * 1_000_000_000n
+  return new Date(Number(sec) * 1000).toISOString().replace(/\.\d+Z$/, `.${String(frac).padStart(9, '0')}Z`)
+}
+
+/** The same instant as stat(1) prints it: '2026-11-25 13:17:27.123456789 +0000'. */
+export function statTime (ns: bigint): string {
+  return isoTime(ns).replace('T', ' ').replace('Z', ' +0000')
+}
+
+/**
+ * The inode number exactly. Stats.ino is a double, and GlusterFS's are 64-bit: the big-endian u64
+ * of gfid bytes 8..15 (gfid_to_ino in libglusterfs; our server does the same). The gfid gives it
+ * back whole when it agrees with what the brick sent.
+ */
+export function exactIno (st: { ino: number, gfid: string }): bigint {
+  const hex = st.gfid.replace(/-/g, '')
+  if (/^[0-9a-f]{32}$/i.test(hex)) {
+    const fromGfid = BigInt('0x' + hex.slice(16))
+    if (Number(fromGfid) === st.ino) return fromGfid
+  }
+  return BigInt(st.ino)
 }
 
 /** Compare names as `LC_ALL=C ls` sorts them (byte order). */

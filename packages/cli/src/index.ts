@@ -1,4 +1,4 @@
-export { main, parser } from './main.js'
+export { main, VERSION } from './main.js'
 export { parseLocation, formatLocation, isUrl, splitServers, volumeKey } from './url.js'
 export type { Location, LocalLocation, RemoteLocation, UrlDefaults } from './url.js'
 export { CliError, EXIT, errorCode, exitCodeFor, formatError } from './errors.js'

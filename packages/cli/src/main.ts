@@ -2,18 +2,26 @@
 // Session. main() never throws: it prints one line per failure and resolves with the exit status
 // (docs/cli.md "Exit status").
 import { setMaxListeners } from 'node:events'
+import { readFileSync } from 'node:fs'
 import yargs, { type Argv } from 'yargs'
 import { Session, type GlobalOptions, type Io } from './session.js'
 import { CliError, EXIT } from './errors.js'
-import { parseMode, parseSize } from './format.js'
+import { parseMode, parseSizeChange, parseTailCount } from './format.js'
 import { splitServers } from './url.js'
 import { report } from './commands/common.js'
-import { bricks, cat, du, ls, stat, sum, tail, volfile } from './commands/read.js'
+import { bricks, cat, sum, tail, volfile } from './commands/read.js'
+import { du, ls, stat } from './commands/inspect.js'
 import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
 import { cp } from './commands/cp.js'
+import type { LogLevel } from '@gluster-ts/http'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
 // when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
 const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
+/** pino's levels (@gluster-ts/http's LOG_LEVELS, not imported here for the reason above) */
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+/** This package's version (package.json sits beside src/ and dist/, in the repo and in the tarball). */
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster'])
 
@@ -120,23 +128,25 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
   })
 
   def('tail <url>', 'print the end of a file; -f follows it', y => url(y, 'url')
-    .option('lines', { alias: 'n', type: 'number', default: 10, describe: 'last N lines' })
-    .option('bytes', { alias: 'c', type: 'string', describe: 'last N bytes (4K, 1M…)' })
+    .option('lines', { alias: 'n', type: 'string', default: '10', describe: 'last N lines; +N: from line N on' })
+    .option('bytes', { alias: 'c', type: 'string', describe: 'last N bytes (4K, 1M…); +N: from byte N on' })
     .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing what is appended (until Ctrl-C)' })
     .option('interval', { type: 'number', default: 1000, describe: 'with -f: poll every MS milliseconds' }),
-  [['$0 tail -n 50 gluster://h1/vol1/app.log', 'last 50 lines'], ['$0 tail -f gluster://h1/vol1/app.log', 'follow']],
+  [['$0 tail -n 50 gluster://h1/vol1/app.log', 'last 50 lines'], ['$0 tail -n +2 gluster://h1/vol1/data.csv', 'all but the first line'],
+    ['$0 tail -f gluster://h1/vol1/app.log', 'follow']],
   (s, a) => tail(s, String(a.url), {
-    lines: num(a.lines, '--lines'),
-    bytes: a.bytes !== undefined ? parseSize(String(a.bytes), '--bytes') : undefined,
+    lines: parseTailCount(String(a.lines), '--lines'),
+    bytes: a.bytes !== undefined ? parseTailCount(String(a.bytes), '--bytes') : undefined,
     follow: a.follow === true,
     intervalMs: Math.max(10, num(a.interval, '--interval')),
   }))
 
   def('truncate <url..>', 'set a file\'s size', y => url(y, 'url')
-    .option('size', { alias: 's', type: 'string', demandOption: true, describe: 'new size (bytes; K, M, G)' })
+    .option('size', { alias: 's', type: 'string', demandOption: true, describe: 'new size (bytes; K, M, G), or relative: +N -N <N (at most) >N (at least) /N %N (round down, up)' })
     .option('no-create', { alias: 'c', type: 'boolean', default: false, describe: 'do not create missing files' }),
-  [['$0 truncate -s 0 gluster://h1/vol1/app.log', 'empty a file'], ['$0 truncate -s 1G gluster://h1/vol1/sparse', 'a 1 GiB sparse file']],
-  (s, a) => truncate(s, strs(a.url), { size: parseSize(String(a.size)), noCreate: a['no-create'] === true }))
+  [['$0 truncate -s 0 gluster://h1/vol1/app.log', 'empty a file'], ['$0 truncate -s 1G gluster://h1/vol1/sparse', 'a 1 GiB sparse file'],
+    ['$0 truncate -s +1K gluster://h1/vol1/sparse', '1 KiB longer']],
+  (s, a) => truncate(s, strs(a.url), { size: parseSizeChange(String(a.size)), noCreate: a['no-create'] === true }))
 
   def('touch <url..>', 'create empty files or set their times', y => url(y, 'url')
     .option('no-create', { alias: 'c', type: 'boolean', default: false, describe: 'do not create missing files' })
@@ -174,18 +184,27 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
   (s, a) => bricks(s, String(a.url), { pingTimeoutMs: num(a['ping-timeout'], '--ping-timeout') }))
 
   def('serve [mounts..]', 'the HTTP gateway (packages/http) over one or more volumes', y => y
-    .positional('mounts', { type: 'string', describe: 'PREFIX=gluster://HOST/VOLUME[/PATH] (or a bare URL for /)' })
-    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
-    .option('port', { type: 'number', default: 8080, describe: 'port (0: any free port)' })
-    .option('workers', { type: 'number', default: 1, describe: 'worker processes' })
-    .option('config', { type: 'string', describe: 'gateway config file (JSON or YAML), as packages/http reads it' })
+    .positional('mounts', { type: 'string', describe: 'PREFIX=gluster://HOST/VOLUME[/PATH] (PATH: a directory of the volume), or a bare URL for /' })
+    .option('mount', { type: 'string', array: true, describe: 'a mount in the uWSGI glusterfs plugin\'s syntax: \'mountpoint=/x,volume=v,server=h1:0;h2:0\' (repeatable)' })
+    .option('host', { type: 'string', describe: 'address to listen on (default 127.0.0.1, or the config file\'s)' })
+    .option('port', { type: 'number', describe: 'port, 0: any free port (default 8080, or the config file\'s)' })
+    .option('workers', { type: 'number', describe: 'worker processes (default 1, or the config file\'s)' })
+    .option('config', { type: 'string', describe: 'gateway config file (JSON or YAML), as packages/http reads it; read again on SIGHUP' })
+    .option('log-level', { type: 'string', choices: [...LOG_LEVELS], describe: 'least level logged (default info)' })
+    .option('health-details', { type: 'boolean', describe: '/healthz names mounts, volumes and bricks (default: the status only)' })
     .option('demo', { type: 'boolean', default: false, describe: 'start an embedded cluster with sample files in a temp dir and serve it' })
     .option('dir', { type: 'string', describe: 'with --demo: keep the cluster in this directory' }),
   [['$0 serve --demo', 'try it: an embedded cluster and the gateway, nothing to install'],
     ['$0 serve /=gluster://h1,h2/vol1 --port 8080', 'serve a volume'],
-    ['$0 serve --config gateway.json', 'from a config file']],
+    ['$0 serve --mount \'mountpoint=/files,volume=vol1,server=h1:0;h2:0\'', 'the uWSGI plugin\'s mount, verbatim'],
+    ['$0 serve --config gateway.json', 'from a config file (kill -HUP reloads it)']],
   async (s, a) => (await serving()).serve(s, {
-    mounts: strs(a.mounts), host: String(a.host), port: num(a.port, '--port'), workers: num(a.workers, '--workers'),
+    mounts: [...strs(a.mounts), ...strs(a.mount)],
+    host: a.host !== undefined ? String(a.host) : undefined,
+    port: a.port !== undefined ? num(a.port, '--port') : undefined,
+    workers: a.workers !== undefined ? num(a.workers, '--workers') : undefined,
+    logLevel: a['log-level'] !== undefined ? String(a['log-level']) as LogLevel : undefined,
+    healthDetails: typeof a['health-details'] === 'boolean' ? a['health-details'] : undefined,
     config: a.config !== undefined ? String(a.config) : undefined, demo: a.demo === true, dir: a.dir !== undefined ? String(a.dir) : undefined,
   }))
 
@@ -213,8 +232,8 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
   return y
 }
 
-/** The yargs parser (exported for docs and tests). */
-export function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Argv {
+/** The yargs parser. Not exported: the published types would then need @types/yargs. */
+function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Argv {
   const y = yargs([...argv])
     .scriptName('gluster-ts')
     .usage('$0 <command> [options]\n\nGlusterFS from the shell, no mount needed.')
@@ -226,7 +245,7 @@ export function parser (argv: readonly string[], pick: (r: Run) => void = () => 
     .option('debug', { type: 'boolean', default: false, describe: 'stack traces with errors', global: true })
     .help('help')
     .alias('help', 'H')
-    .version(false)
+    .version('version', 'print the version and exit', `gluster-ts ${VERSION}`)
     .strict()
     .demandCommand(1, 'name a command')
     .recommendCommands()
@@ -239,21 +258,46 @@ function defaultIo (): Io {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }
 }
 
+/**
+ * Flags in the parsed arguments that the command does not define. yargs checks the number of
+ * positionals before it looks for unknown flags, and `ls --bogus URL` takes the URL as the value
+ * of --bogus: the user would hear about a missing URL instead of the flag they mistyped.
+ */
+function unknownFlags (y: Argv, a: Args): string[] {
+  const o = (y as unknown as { getOptions (): { key: Record<string, unknown>, alias: Record<string, string[]> } }).getOptions()
+  const known = new Set<string>(['_', '$0'])
+  const camel = (k: string): string => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())
+  for (const k of [...Object.keys(o.key), ...Object.entries(o.alias).flatMap(([k, v]) => [k, ...v])]) known.add(k).add(camel(k))
+  return Object.keys(a).filter(k => !known.has(k))
+}
+
 /** Run the command line `argv` (without node and script); resolves with the exit status. */
 export async function main (argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   let run: Run | undefined
   let parsed: Args | undefined
   let usageError: Error | undefined
   let output = ''
+  let unknown: string[] = []
+  const y = parser(argv, r => { run = r })
   try {
-    parser(argv, r => { run = r }).parse([...argv], {}, (err: Error | undefined, a: Args, out: string) => {
+    y.parse([...argv], {}, (err: Error | undefined, a: Args, out: string) => {
       usageError = err ?? undefined
       parsed = a
       output = out
+      // here the command's own options are still defined; strict mode already refuses unknown
+      // flags when nothing else failed
+      if (err != null) unknown = unknownFlags(y, a)
     })
   } catch (err) {
     usageError = err as Error
   }
+  const dashDash = argv.indexOf('--')
+  const shortH = argv.findIndex((x, i) => x === '-h' && (dashDash < 0 || i < dashDash))
+  if (unknown.includes('h') && shortH >= 0) {
+    // -h is --help, except in the commands where it is --human-readable (ls, du), as in coreutils
+    return await main(argv.map((x, i) => i === shortH ? '--help' : x), io)
+  }
+  if (unknown.length > 0) usageError = new Error(`Unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`)
   if (usageError !== undefined) {
     // one line, like every other error; the full help is one --help away
     const hint = /^Did you mean .*$/m.exec(output)?.[0]
@@ -272,7 +316,7 @@ export async function main (argv: readonly string[], io: Io = defaultIo()): Prom
   const ac = new AbortController()
   // every transfer in flight listens on the one run-wide signal (cp -j 32 …)
   setMaxListeners(0, ac.signal)
-  const onSig = (): void => { ac.abort(Object.assign(new Error('interrupted'), { code: 'ABORT_ERR', name: 'AbortError' })) }
+  const onSig = (signal: NodeJS.Signals): void => { ac.abort(Object.assign(new Error('interrupted'), { code: 'ABORT_ERR', name: 'AbortError', signal })) }
   if (ownSignal) {
     // `on`, not `once`: a second SIGINT (a terminal's Ctrl-C reaches tsx and its child alike, and
     // tsx relays it again) must not kill the process while it cleans up
@@ -290,7 +334,8 @@ export async function main (argv: readonly string[], io: Io = defaultIo()): Prom
   }
   const s = new Session({ ...io, signal: io.signal ?? ac.signal }, opts)
   try {
-    return await run(s, a)
+    const code = await run(s, a)
+    return s.brokenPipe ? EXIT.OK : code
   } catch (err) {
     return report(s, command, undefined, err)
   } finally {

@@ -32,16 +32,33 @@ export interface GlobalOptions {
 export class Session {
   readonly io: Io
   readonly opts: GlobalOptions
+  /** aborted by SIGINT/SIGTERM (io.signal) and when stdout's reader goes away */
   readonly signal: AbortSignal
   #volumes = new Map<string, Promise<Volume>>()
   #stopTrace: (() => void) | undefined
+  #pipe = new AbortController()
+  readonly #onOutError = (err: unknown): void => {
+    // `gluster-ts ls | head -1`: the reader left. Stop the work and say nothing (the shell's
+    // pipeline goes on); a later write fails the same way and lands here too
+    const code = (err as { code?: unknown } | null)?.code
+    if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
+      if (!this.#pipe.signal.aborted) this.#pipe.abort(Object.assign(new Error('stdout closed'), { code: 'EPIPE' }))
+      return
+    }
+    this.io.stderr.write(`gluster-ts: stdout: ${(err as Error)?.message ?? String(err)}\n`)
+    if (!this.#pipe.signal.aborted) this.#pipe.abort(err)
+  }
 
   constructor (io: Io, opts: GlobalOptions) {
     this.io = io
     this.opts = opts
-    this.signal = io.signal ?? new AbortController().signal
+    this.signal = io.signal !== undefined ? AbortSignal.any([io.signal, this.#pipe.signal]) : this.#pipe.signal
+    io.stdout.on('error', this.#onOutError)
     if (opts.trace) this.#stopTrace = trace(e => { this.io.stderr.write(traceLine(e)) })
   }
+
+  /** stdout's reader went away (EPIPE): the run ends quietly with status 0 */
+  get brokenPipe (): boolean { return this.#pipe.signal.aborted && (this.#pipe.signal.reason as { code?: unknown } | undefined)?.code === 'EPIPE' }
 
   loc (arg: string): Location {
     return parseLocation(arg, { ...(this.opts.servers !== undefined ? { servers: this.opts.servers } : {}) })
@@ -74,12 +91,15 @@ export class Session {
     return p
   }
 
-  out (s: string | Uint8Array): void { this.io.stdout.write(s) }
+  out (s: string | Uint8Array): void { if (!this.#pipe.signal.aborted) this.io.stdout.write(s) }
   err (s: string): void { this.io.stderr.write(s) }
-  json (v: unknown): void { this.io.stdout.write(JSON.stringify(v, null, 2) + '\n') }
+  json (v: unknown): void { this.out(JSON.stringify(v, null, 2) + '\n') }
 
-  /** A progress bar on stderr when it is a terminal and neither --json nor --no-progress; else a no-op. */
-  progress (total: number, label: string): Progress {
+  /**
+   * A progress bar on stderr when it is a terminal and neither --json nor --no-progress; else a
+   * no-op. `total` undefined: a stream of unknown size (a pipe), shown as bytes and rate only.
+   */
+  progress (total: number | undefined, label: string): Progress {
     if (!this.opts.progress || this.opts.json || this.io.stderr.isTTY !== true) return NO_PROGRESS
     return new BarProgress(this.io.stderr, total, label)
   }
@@ -129,8 +149,9 @@ class BarProgress implements Progress {
   #total: number
   #t0 = Date.now()
 
-  constructor (stream: Writable, total: number, label: string) {
-    this.#total = total
+  constructor (stream: Writable, total: number | undefined, label: string) {
+    this.#total = total ?? 0
+    const known = total !== undefined
     const self = this
     this.#bar = new cliProgress.SingleBar({
       stream: stream as unknown as NodeJS.WritableStream,
@@ -140,13 +161,14 @@ class BarProgress implements Progress {
       format (_o, p): string {
         const secs = Math.max(0.001, (Date.now() - self.#t0) / 1000)
         const rate = p.value / secs
+        if (!known) return `${label} ${bytesText(p.value)} ${bytesText(rate)}/s`
         const eta = rate > 0 && p.total > p.value ? Math.round((p.total - p.value) / rate) : 0
         const width = 24
         const filled = p.total > 0 ? Math.min(width, Math.round(width * p.value / p.total)) : 0
         return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${bytesText(p.value)}/${bytesText(p.total)} ${bytesText(rate)}/s ETA ${eta}s`
       },
     })
-    this.#bar.start(total, 0)
+    this.#bar.start(this.#total, 0)
   }
 
   add (bytes: number): void { this.#value += bytes; this.#bar.update(this.#value) }

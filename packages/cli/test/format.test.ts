@@ -1,6 +1,6 @@
 // Formatting helpers: ls -l columns, modes, human sizes, size parsing, tail's line cutting.
 import t from 'tap'
-import { humanSize, modeString, octalMode, parseSize, parseMode, lsDate, longListing, lastLines, hasLines, byteOrder, statTime, typeName } from '../src/format.js'
+import { humanSize, modeString, octalMode, parseSize, parseMode, lsDate, longListing, lastLines, hasLines, byteOrder, statTime, typeName, isoTime, exactIno, parseTailCount, parseSizeChange, applySizeChange } from '../src/format.js'
 
 t.test('modeString as ls prints it', async t => {
   t.equal(modeString(0o100644), '-rw-r--r--')
@@ -67,5 +67,28 @@ t.test('lastLines / hasLines (tail -n)', async t => {
 
 t.test('byteOrder sorts as LC_ALL=C ls does; statTime keeps nanoseconds', async t => {
   t.same(['b', 'B', 'a', '_', 'é'].sort(byteOrder), ['B', '_', 'a', 'b', 'é'])
-  t.equal(statTime(Date.UTC(2026, 0, 2, 3, 4, 5, 678), 1767323045678123456n), '2026-01-02 03:04:05.678123456 +0000')
+  t.equal(statTime(1767323045678123456n), '2026-01-02 03:04:05.678123456 +0000')
+  t.equal(isoTime(1767323045000000007n), '2026-01-02T03:04:05.000000007Z')
+  t.equal(isoTime(-1n), '1969-12-31T23:59:59.999999999Z', 'before the epoch')
+})
+
+t.test('exactIno: the 64-bit inode number from the gfid when it agrees with the double', async t => {
+  const gfid = '11118443-1894-4273-9340-4b212fa1c0e4' // ino 10610563327990022372 on a FUSE mount
+  t.equal(exactIno({ gfid, ino: Number(10610563327990022372n) }), 10610563327990022372n)
+  t.equal(exactIno({ gfid: '00000000-0000-0000-0000-000000000001', ino: 1 }), 1n)
+  t.equal(exactIno({ gfid, ino: 42 }), 42n, 'a brick that numbers otherwise: its number')
+})
+
+t.test('tail counts and truncate sizes as coreutils takes them', async t => {
+  t.same(parseTailCount('10', '--lines'), { fromStart: false, n: 10 })
+  t.same(parseTailCount('-3', '--lines'), { fromStart: false, n: 3 })
+  t.same(parseTailCount('+2', '--lines'), { fromStart: true, n: 2 })
+  t.same(parseTailCount('+1K', '--bytes'), { fromStart: true, n: 1024 })
+  for (const bad of ['', '+', 'x', '+-1', '1.5']) t.throws(() => parseTailCount(bad, '--lines'), { code: 'EUSAGE' }, JSON.stringify(bad))
+  const cases: Array<[string, number, number]> = [
+    ['100', 5, 100], ['+1K', 100, 1124], ['-24', 100, 76], ['-200', 100, 0], ['<50', 100, 50], ['<500', 100, 100],
+    ['>50', 100, 100], ['>500', 100, 500], ['/64', 100, 64], ['%64', 100, 128], ['%64', 128, 128], ['/64', 0, 0],
+  ]
+  for (const [text, size, want] of cases) t.equal(applySizeChange(parseSizeChange(text), size), want, `${text} of ${size}`)
+  for (const bad of ['/0', '%0', '+', '*4', '1Q']) t.throws(() => parseSizeChange(bad), { code: 'EUSAGE' }, bad)
 })

@@ -15,8 +15,12 @@ t.test('the plugin syntax goes to packages/http', async t => {
   t.equal(m.servers.length, 2)
 })
 
+t.test('a path after the volume: that directory of the volume (subdir)', async t => {
+  t.same(mountFromArg('/docs=gluster://h/v/site/docs/', {}), { mountpoint: '/docs', volume: 'v', servers: ['h:24007'], listing: true, subdir: '/site/docs' })
+})
+
 t.test('usage errors', async t => {
-  for (const bad of ['files=gluster://h/v', '/f:gluster://h/v', 'gluster://h/v/sub', 'mountpoint=/x', '/f=./local']) {
+  for (const bad of ['files=gluster://h/v', '/f:gluster://h/v', 'mountpoint=/x', '/f=./local', 'mountpoint=x,volume=v', 'volume=v,server=gl1', '/a/../b=gluster://h/v']) {
     t.throws(() => mountFromArg(bad, {}), { code: 'EUSAGE' }, bad)
   }
 })

@@ -1,39 +1,34 @@
 // The request handler: mounts by URL prefix, GET/HEAD over a volume with RFC 9110 semantics,
-// health and metrics endpoints, and (opt-in) writes. Usable with node:http, Express, Fastify.
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+// health, readiness and metrics endpoints, and (opt-in) writes. Usable with node:http, Express,
+// Fastify.
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { posix } from 'node:path'
 import mime from 'mime'
 import Negotiator from 'negotiator'
 import { GlusterError } from '@gluster-ts/rpc'
-import { ReadBufferPool, Volume, type InvalidateEvent } from '@gluster-ts/volume'
-import {
-  resolveMount, type AccessLogEntry, type ErrorContext, type GatewayOptions, type MountOptions, type ResolvedMount,
-} from './options.js'
-import { decodePath, dotfileStatus, encodePath, isHidden } from './path.js'
+import type { Volume } from '@gluster-ts/volume'
+import { resolveMount, type AccessLogEntry, type ErrorContext, type GatewayOptions, type MountOptions } from './options.js'
+import { decodePath, dotfileStatus, encodePath, isDotfile, isHidden } from './path.js'
 import { statusForError } from './status-map.js'
 import { decide, makeEtag, type Decision } from './respond.js'
-import { EntryCache, type Entry } from './entry.js'
-import { listingFormat, renderListing, toListingEntries } from './listing.js'
+import type { Entry } from './entry.js'
+import { listingFormat, listingQuery, renderListing, toListingEntries } from './listing.js'
 import { GatewayMetrics } from './metrics.js'
 import { handleWrite, WRITE_METHODS } from './writes.js'
+import { FEW_DOWNLOADS, Mount, type MountHealth, type MountState } from './mount.js'
+import { worst, type HealthStatus } from './health.js'
+import { errorBody, PAGE_HEADERS } from './pages.js'
 
-export type MountState = 'connecting' | 'up' | 'down' | 'closed'
-
-export interface MountHealth {
-  mountpoint: string
-  volume: string
-  state: MountState
-  error?: string
-  /** true while the cache follows GlusterFS cache-invalidation upcalls (then its TTL is upcallCacheTtlMs) */
-  upcalls: boolean
-  bricks: Array<{ name: string, brick: string, state: string }>
-}
+export type { MountHealth, MountState, HealthStatus }
 
 export interface GatewayHealth {
-  /** 'ok': every mount up with every brick up; 'degraded': all mounts up, some brick not; 'down': a mount is not connected */
-  status: 'ok' | 'degraded' | 'down'
+  /** 'ok': every mount can serve reads with every brick up; 'degraded': every mount can serve reads, some brick is down; 'down': some mount cannot serve reads */
+  status: HealthStatus
   mounts: MountHealth[]
 }
+
+/** 'starting' until every mount has connected once; 'stopping' once close() was called. */
+export type Readiness = 'starting' | 'ready' | 'stopping'
 
 export interface Gateway {
   /** (req, res) handler for node:http, Express (`app.use(gw.handler)`) and Fastify (`reply.hijack()` first) */
@@ -41,150 +36,10 @@ export interface Gateway {
   /** stop taking requests (503), wait for those in flight (at most timeoutMs, default 10 s), close every volume */
   close (opts?: { timeoutMs?: number }): Promise<void>
   health (): GatewayHealth
+  readiness (): Readiness
   readonly metrics: GatewayMetrics
   /** resolves once every mount made its first connection attempt (the ones that failed keep retrying) */
   readonly ready: Promise<void>
-}
-
-/**
- * READ size and READs in flight per download. The volume's own default (1 MiB × 4) is tuned for
- * one fast reader; a gateway serves many, and 4 MiB in flight per download put 50 downloads of
- * a 1 GiB file at 187 MiB RSS (bench/http). 256 KiB × 4 keeps 1 MiB in flight per download.
- * Hedging after 1 s rather than 300 ms: with 16 downloads on a busy host, READs often take over
- * 300 ms and every one of them was sent twice (828 hedges in 12 s, 22 vs 37 MB/s without).
- */
-const GATEWAY_VOLUME_DEFAULTS = { readChunkBytes: 256 * 1024, readWindow: 4, hedgeAfterMs: 1000 } as const
-
-/**
- * After upcalls are found on, the cache is emptied again this much later (the bricks may still be
- * reconfiguring); after a FETCHSPEC, the bricks' volfiles are read again this much later too.
- */
-const UPCALL_GRACE_MS = 2000
-
-/** READ size of a download while few run, and how few (see Mount.buffers). */
-const LARGE_READ_BYTES = 1 << 20
-const FEW_DOWNLOADS = 4
-
-/** A mount: its options, its volume once connected, its cache. */
-export class Mount {
-  readonly o: ResolvedMount
-  vol: Volume | undefined
-  state: MountState = 'connecting'
-  lastError: Error | undefined
-  readonly cache: EntryCache
-  /**
-   * The READ buffers this mount's downloads share (pipeTo), half of streamBufferBytes each: 1 MiB
-   * READs while at most FEW_DOWNLOADS downloads run (a lone download goes fastest with large
-   * READs), readChunkBytes (256 KiB) READs beyond that, so many downloads stay in bounded memory.
-   */
-  readonly buffers: { large: ReadBufferPool, small: ReadBufferPool }
-  /** downloads streaming now */
-  downloads = 0
-  /** the bricks send cache-invalidation upcalls and the cache follows them */
-  upcalls = false
-  readonly #gw: GatewayImpl
-  readonly #life = new AbortController()
-  #timer: NodeJS.Timeout | undefined
-  #regrace: NodeJS.Timeout | undefined
-  #recheck: NodeJS.Timeout | undefined
-  #delay: number
-
-  constructor (o: ResolvedMount, gw: GatewayImpl) {
-    const chunk = o.volumeOptions?.readChunkBytes ?? GATEWAY_VOLUME_DEFAULTS.readChunkBytes
-    const half = Math.floor(o.streamBufferBytes / 2)
-    this.buffers = {
-      large: new ReadBufferPool(LARGE_READ_BYTES, Math.max(LARGE_READ_BYTES, half)),
-      small: new ReadBufferPool(chunk, Math.max(chunk, half)),
-    }
-    this.o = o
-    this.#gw = gw
-    this.#delay = gw.reconnectInitialMs
-    this.cache = new EntryCache({ ttlMs: o.cacheTtlMs, maxEntries: o.cacheMaxEntries, maxBytes: o.cacheMaxBytes })
-  }
-
-  async connect (): Promise<void> {
-    if (this.#life.signal.aborted) return
-    try {
-      const vol = await Volume.connect({ ...GATEWAY_VOLUME_DEFAULTS, ...this.o.volumeOptions, servers: this.o.servers, volume: this.o.volume, signal: this.#life.signal })
-      if (this.#life.signal.aborted) { await vol.close({ timeoutMs: 1000 }); return }
-      await this.#followUpcalls(vol)
-      if (this.#life.signal.aborted) { await vol.close({ timeoutMs: 1000 }); return }
-      this.vol = vol
-      this.state = 'up'
-      this.lastError = undefined
-      this.#gw.metrics.mountUp.set({ mount: this.o.mountpoint, volume: this.o.volume }, 1)
-    } catch (e) {
-      if (this.#life.signal.aborted) return
-      this.state = 'down'
-      this.lastError = e as Error
-      this.#gw.metrics.mountUp.set({ mount: this.o.mountpoint, volume: this.o.volume }, 0)
-      this.#gw.reportError(e as Error, { kind: 'connect', mount: this.o.mountpoint })
-      const d = this.#delay
-      this.#delay = Math.min(this.#delay * 2, this.#gw.reconnectMaxMs)
-      this.#timer = setTimeout(() => { this.#timer = undefined; void this.connect() }, d)
-      this.#timer.unref()
-    }
-  }
-
-  /**
-   * With upcalls 'auto' and a cache: listen first (nothing is missed), then ask the bricks'
-   * volfiles whether features.cache-invalidation is on; only then trust entries for the long TTL.
-   * Asked again on every FETCHSPEC (`gluster volume set`). A brick that reconnects has lost its
-   * registrations: the cache starts over.
-   */
-  async #followUpcalls (vol: Volume): Promise<void> {
-    if (this.o.upcalls === 'off' || this.o.cacheTtlMs <= 0) return
-    const mount = { mount: this.o.mountpoint }
-    vol.on('invalidate', (e: InvalidateEvent) => {
-      this.#gw.metrics.invalidations.inc(mount)
-      this.cache.invalidate(e)
-    })
-    vol.on('resync', () => { this.cache.clear() })
-    vol.on('fetchspec', () => {
-      if (this.#life.signal.aborted) return
-      void this.#detectUpcalls(vol)
-      // the peers' glusterds commit a `volume set` one after the other: look once more later
-      if (this.#recheck !== undefined) clearTimeout(this.#recheck)
-      this.#recheck = setTimeout(() => { this.#recheck = undefined; void this.#detectUpcalls(vol) }, UPCALL_GRACE_MS)
-      this.#recheck.unref()
-    })
-    await this.#detectUpcalls(vol)
-  }
-
-  async #detectUpcalls (vol: Volume): Promise<void> {
-    const on = await vol.cacheInvalidation({ signal: this.#life.signal, timeoutMs: this.o.volumeOptions?.bootstrapTimeoutMs ?? 5000 }).catch(() => false)
-    if (this.#life.signal.aborted || on === this.upcalls) return
-    this.upcalls = on
-    this.cache.ttlMs = on ? this.o.upcallCacheTtlMs : this.o.cacheTtlMs
-    if (!on) return
-    // entries looked up while the bricks were not watching are not registered for upcalls; the
-    // bricks reconfigure on the same FETCHSPEC as we do, so once more a little later
-    this.cache.clear()
-    if (this.#regrace !== undefined) clearTimeout(this.#regrace)
-    this.#regrace = setTimeout(() => { this.#regrace = undefined; this.cache.clear() }, UPCALL_GRACE_MS)
-    this.#regrace.unref()
-  }
-
-  health (): MountHealth {
-    const h: MountHealth = { mountpoint: this.o.mountpoint, volume: this.o.volume, state: this.state, upcalls: this.upcalls, bricks: [] }
-    if (this.lastError !== undefined && this.state !== 'up') h.error = this.lastError.message
-    if (this.vol !== undefined) {
-      for (const [name, b] of this.vol.bricks) h.bricks.push({ name, brick: b.label, state: b.slow ? 'slow' : b.state })
-    }
-    return h
-  }
-
-  async close (): Promise<void> {
-    this.#life.abort()
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    for (const x of [this.#timer, this.#regrace, this.#recheck]) if (x !== undefined) clearTimeout(x)
-    this.#timer = this.#regrace = this.#recheck = undefined
-    this.state = 'closed'
-    const v = this.vol
-    this.vol = undefined
-    this.cache.clear()
-    await v?.close({ timeoutMs: 2000 })
-  }
 }
 
 /** Per-request state. */
@@ -193,14 +48,17 @@ export interface Ctx {
   res: ServerResponse
   mount: Mount
   vol: Volume
-  /** decoded path inside the volume, '/a/b' */
+  /** decoded path inside the volume, '/a/b' (below the mount's subdir) */
   volPath: string
+  /** decoded path below the mountpoint, '/a/b' (what the URL says) */
+  urlPath: string
   trailingSlash: boolean
   query: string
   /** aborted when the client goes away (or the pre-status deadline passes: see timedOut) */
   signal: AbortSignal
   timedOut: () => boolean
-  bytes: number
+  /** the access-log entry: body bytes are counted into it as they are handed to the socket */
+  log: AccessLogEntry
 }
 
 class HttpError extends Error {
@@ -220,11 +78,33 @@ export function contentTypeOf (name: string): string {
   return TEXTY.test(t) ? `${t}; charset=utf-8` : t
 }
 
-function plain (res: ServerResponse, status: number, headers: Record<string, string> = {}, head = false): void {
-  const body = Buffer.from(`${status} ${STATUS_CODES[status] ?? ''}\n`)
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(body.length), 'X-Content-Type-Options': 'nosniff', ...headers })
-  res.end(head ? undefined : body)
+/**
+ * A status without a file: an HTML page for a browser, the status line as text for the rest
+ * (pages.ts). The body's bytes go to the access log.
+ */
+function answer (req: IncomingMessage, res: ServerResponse, log: AccessLogEntry, status: number, headers: Record<string, string> = {}): void {
+  const e = errorBody(status, req.headers)
+  res.writeHead(status, { 'Content-Type': e.type, 'Content-Length': String(e.body.length), ...(e.html ? PAGE_HEADERS : { 'X-Content-Type-Options': 'nosniff' }), ...headers })
+  if (req.method === 'HEAD') { res.end(); return }
+  log.bytes += e.body.length
+  res.end(e.body)
 }
+
+/** A JSON body (health, readiness), never cached. */
+function jsonAnswer (req: IncomingMessage, res: ServerResponse, log: AccessLogEntry, status: number, value: unknown): void {
+  const body = Buffer.from(JSON.stringify(value))
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
+  if (req.method === 'HEAD') { res.end(); return }
+  log.bytes += body.length
+  res.end(body)
+}
+
+/**
+ * Types a browser renders as a document, where a script could run: served with a sandbox CSP
+ * (MountOptions.sandbox). Not PDF: Chromium refuses to show a PDF in a sandboxed document.
+ */
+const DOCUMENT_TYPES = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|application\/[\w.+-]+\+xml)\b/
+const SANDBOX_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads'
 
 function isNotFound (e: unknown): boolean {
   const c = (e as { code?: unknown } | null)?.code
@@ -239,6 +119,7 @@ class GatewayImpl implements Gateway {
   readonly ready: Promise<void>
   readonly #o: GatewayOptions
   readonly #healthPath: string | false
+  readonly #readyPath: string | false
   readonly #metricsPath: string | false
   readonly #maxUrl: number
   #closing = false
@@ -251,6 +132,7 @@ class GatewayImpl implements Gateway {
     this.reconnectInitialMs = o.reconnectInitialMs ?? 1000
     this.reconnectMaxMs = o.reconnectMaxMs ?? 30_000
     this.#healthPath = o.healthPath ?? '/healthz'
+    this.#readyPath = o.readyPath ?? '/readyz'
     this.#metricsPath = o.metricsPath ?? '/metrics'
     this.#maxUrl = o.maxUrlBytes ?? 8192
     if (!Array.isArray(o.mounts) || o.mounts.length === 0) throw new TypeError('at least one mount is required')
@@ -271,8 +153,11 @@ class GatewayImpl implements Gateway {
 
   health (): GatewayHealth {
     const mounts = this.mounts.map(m => m.health())
-    const status = mounts.some(m => m.state !== 'up') ? 'down' : mounts.some(m => m.bricks.some(b => b.state !== 'up')) ? 'degraded' : 'ok'
-    return { status, mounts }
+    return { status: worst(mounts.map(m => m.status)), mounts }
+  }
+
+  readiness (): Readiness {
+    return this.#closing ? 'stopping' : this.mounts.every(m => m.everUp) ? 'ready' : 'starting'
   }
 
   async close (opts: { timeoutMs?: number } = {}): Promise<void> {
@@ -315,60 +200,68 @@ class GatewayImpl implements Gateway {
     res.once('close', finish)
     this.#handle(req, res, log).catch((err: unknown) => {
       this.reportError(err instanceof Error ? err : new Error(String(err)), { kind: 'request', url: log.url })
-      if (!res.headersSent) plain(res, 500)
+      if (!res.headersSent) answer(req, res, log, 500)
       else res.destroy(err instanceof Error ? err : undefined)
     })
   }
 
   async #handle (req: IncomingMessage, res: ServerResponse, log: AccessLogEntry): Promise<void> {
     const method = req.method ?? ''
-    if (this.#closing) { plain(res, 503, { Connection: 'close', 'Retry-After': '1' }, method === 'HEAD'); return }
+    if (this.#closing) { answer(req, res, log, 503, { Connection: 'close', 'Retry-After': '1' }); return }
     let url = req.url ?? ''
-    if (Buffer.byteLength(url) > this.#maxUrl) { plain(res, 414, {}, method === 'HEAD'); return }
+    if (Buffer.byteLength(url) > this.#maxUrl) { answer(req, res, log, 414); return }
     const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url) // absolute-form (a proxy request)
     if (abs !== null) url = url.slice(abs[0].length) || '/'
-    if (!url.startsWith('/')) { plain(res, 400, {}, method === 'HEAD'); return }
+    if (!url.startsWith('/')) { answer(req, res, log, 400); return }
     const q = url.indexOf('?')
     const rawPath = q < 0 ? url : url.slice(0, q)
     const query = q < 0 ? '' : url.slice(q)
 
-    if (this.#healthPath !== false && rawPath === this.#healthPath && (method === 'GET' || method === 'HEAD')) {
+    const probe = method === 'GET' || method === 'HEAD'
+    if (probe && this.#healthPath !== false && rawPath === this.#healthPath) {
+      // 200 only when every mount can serve reads (a load balancer keeps the node), else 503;
+      // which mounts and bricks only when the operator asked for it (brick paths are internal)
       const h = this.health()
-      const body = Buffer.from(JSON.stringify(h))
-      res.writeHead(h.status === 'down' ? 503 : 200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' })
-      res.end(method === 'HEAD' ? undefined : body)
+      jsonAnswer(req, res, log, h.status === 'down' ? 503 : 200, this.#o.healthDetails === true ? h : { status: h.status })
       return
     }
-    if (this.#metricsPath !== false && rawPath === this.#metricsPath && (method === 'GET' || method === 'HEAD')) {
+    if (probe && this.#readyPath !== false && rawPath === this.#readyPath) {
+      const r = this.readiness()
+      jsonAnswer(req, res, log, r === 'ready' ? 200 : 503, { status: r })
+      return
+    }
+    if (probe && this.#metricsPath !== false && rawPath === this.#metricsPath) {
       const body = Buffer.from(await this.metrics.registry.metrics())
       res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType, 'Content-Length': String(body.length), 'Cache-Control': 'no-store' })
-      res.end(method === 'HEAD' ? undefined : body)
+      if (method === 'HEAD') { res.end(); return }
+      log.bytes += body.length
+      res.end(body)
       return
     }
 
     const mount = this.mounts.find(m => m.o.mountpoint === '/' || rawPath === m.o.mountpoint || rawPath.startsWith(m.o.mountpoint + '/'))
-    if (mount === undefined) { plain(res, 404, {}, method === 'HEAD'); return }
+    if (mount === undefined) { answer(req, res, log, 404); return }
     log.mount = mount.o.mountpoint
     const rest = mount.o.mountpoint === '/' ? rawPath : rawPath.slice(mount.o.mountpoint.length)
     const writable = mount.o.writes !== undefined
     const allow = writable ? 'GET, HEAD, OPTIONS, PUT, DELETE, MKCOL' : 'GET, HEAD, OPTIONS'
     if (method === 'OPTIONS') { res.writeHead(204, { Allow: allow }); res.end(); return }
     const isWrite = writable && WRITE_METHODS.has(method)
-    if (method !== 'GET' && method !== 'HEAD' && !isWrite) { plain(res, 405, { Allow: allow }); return }
+    if (method !== 'GET' && method !== 'HEAD' && !isWrite) { answer(req, res, log, 405, { Allow: allow }); return }
     const head = method === 'HEAD'
 
     const p = decodePath(rest)
-    if (!p.ok) { plain(res, p.status, {}, head); return }
+    if (!p.ok) { answer(req, res, log, p.status); return }
     const dot = dotfileStatus(p.segments, mount.o.hidden, mount.o.dotfiles)
-    if (dot !== undefined) { plain(res, dot, {}, head); return }
+    if (dot !== undefined) { answer(req, res, log, dot); return }
     if (rest === '' && !isWrite) {
       // '/foo' for the mount '/foo': the mount is a directory
-      plain(res, 301, { Location: mount.o.mountpoint + '/' + query }, head)
+      answer(req, res, log, 301, { Location: mount.o.mountpoint + '/' + query })
       return
     }
     const vol = mount.vol
     if (mount.state !== 'up' || vol === undefined) {
-      plain(res, 503, { 'Retry-After': String(mount.o.retryAfterSec) }, head)
+      answer(req, res, log, 503, { 'Retry-After': String(mount.o.retryAfterSec) })
       return
     }
 
@@ -378,7 +271,9 @@ class GatewayImpl implements Gateway {
     const onClose = (): void => { if (!res.writableFinished) ac.abort(new GlusterError('ABORT_ERR', 'client went away')) }
     res.once('close', onClose)
     const timer = setTimeout(() => { timedOut = true; ac.abort(new GlusterError('EGLUSTER_TIMEOUT', `request deadline of ${mount.o.requestTimeoutMs} ms passed`)) }, mount.o.requestTimeoutMs)
-    const ctx: Ctx = { req, res, mount, vol, volPath: '/' + p.segments.join('/'), trailingSlash: p.trailingSlash, query, signal: ac.signal, timedOut: () => timedOut, bytes: 0 }
+    const urlPath = '/' + p.segments.join('/')
+    const volPath = mount.o.subdir === '/' ? urlPath : posix.join(mount.o.subdir, urlPath)
+    const ctx: Ctx = { req, res, mount, vol, volPath, urlPath, trailingSlash: p.trailingSlash, query, signal: ac.signal, timedOut: () => timedOut, log }
     const stopTimer = (): void => { clearTimeout(timer) }
     try {
       if (isWrite) await handleWrite(ctx, method, stopTimer)
@@ -387,20 +282,19 @@ class GatewayImpl implements Gateway {
       if (res.headersSent) {
         this.#bodyFailure(ctx, err)
       } else if (err instanceof HttpError) {
-        plain(res, err.status, err.headers, head)
+        answer(req, res, log, err.status, err.headers)
       } else if (timedOut) {
-        plain(res, 504, {}, head)
+        answer(req, res, log, 504)
       } else if (ac.signal.aborted || res.destroyed) {
         res.destroy()
       } else {
         const m = statusForError(err)
         if (m.status >= 500) this.reportError(err as Error, { kind: 'request', mount: mount.o.mountpoint, url: req.url ?? '' })
-        plain(res, m.status, m.retry ? { 'Retry-After': String(mount.o.retryAfterSec) } : {}, head)
+        answer(req, res, log, m.status, m.retry ? { 'Retry-After': String(mount.o.retryAfterSec) } : {})
       }
     } finally {
       clearTimeout(timer)
       res.off('close', onClose)
-      log.bytes = ctx.bytes
     }
   }
 
@@ -461,7 +355,7 @@ class GatewayImpl implements Gateway {
     const st = entry.stats
     if (st.isDirectory()) {
       if (!ctx.trailingSlash) {
-        throw new HttpError(301, 'directory', { Location: (ctx.mount.o.mountpoint === '/' ? '' : ctx.mount.o.mountpoint) + encodePath(ctx.volPath) + '/' + ctx.query })
+        throw new HttpError(301, 'directory', { Location: (ctx.mount.o.mountpoint === '/' ? '' : ctx.mount.o.mountpoint) + encodePath(ctx.urlPath) + '/' + ctx.query })
       }
       for (const name of ctx.mount.o.index) {
         const ip = posix.join(ctx.volPath, name)
@@ -477,17 +371,25 @@ class GatewayImpl implements Gateway {
   }
 
   async #listing (ctx: Ctx, head: boolean): Promise<void> {
-    const fmt = listingFormat(ctx.req.headers)
+    const q = listingQuery(ctx.query)
+    const fmt = q.format ?? listingFormat(ctx.req.headers)
     if (fmt === undefined) throw new HttpError(406, 'listing is HTML or JSON')
     const o = ctx.mount.o
     const ents = await ctx.vol.readdir(ctx.volPath, { withFileTypes: true, stats: true, signal: ctx.signal })
-    const visible = ents.filter(d => !isHidden(d.name, o.hidden) && !(o.dotfiles !== 'allow' && d.name.startsWith('.')))
-    const { type, body } = renderListing(fmt, o.mountpoint.replace(/\/$/, '') + (ctx.volPath === '/' ? '/' : ctx.volPath + '/'), toListingEntries(visible))
-    const headers: Record<string, string> = { 'Content-Type': type, 'Content-Length': String(body.length), Vary: 'Accept' }
+    const visible = ents.filter(d => d.name !== '.' && d.name !== '..' && !isHidden(d.name, o.hidden) && !(o.dotfiles !== 'allow' && isDotfile(d.name)))
+    const rootPath = o.mountpoint === '/' ? '/' : o.mountpoint + '/'
+    const { type, body } = renderListing(fmt, {
+      urlPath: rootPath + (ctx.urlPath === '/' ? '' : ctx.urlPath.slice(1) + '/'),
+      rootPath,
+      entries: toListingEntries(visible),
+      sort: q.sort,
+    })
+    const headers: Record<string, string> = { 'Content-Type': type, 'Content-Length': String(body.length), Vary: 'Accept', ...(fmt === 'html' ? PAGE_HEADERS : { 'X-Content-Type-Options': 'nosniff' }) }
     if (o.cacheControl !== '') headers['Cache-Control'] = o.cacheControl
     ctx.res.writeHead(200, headers)
-    if (!head) ctx.bytes += body.length
-    ctx.res.end(head ? undefined : body)
+    if (head) { ctx.res.end(); return }
+    ctx.log.bytes += body.length
+    ctx.res.end(body)
   }
 
   async #file (ctx: Ctx, path: string, entry: Entry, head: boolean, stopTimer: () => void): Promise<void> {
@@ -505,15 +407,20 @@ class GatewayImpl implements Gateway {
       }
     }
     const st = chosen.stats
+    const type = contentTypeOf(posix.basename(path))
     const d = decide(ctx.req.method ?? 'GET', ctx.req.headers, {
       size: st.size,
       mtimeMs: st.mtimeMs,
       etag: makeEtag(st.gfid, st.mtimeNs, st.size),
-      type: contentTypeOf(posix.basename(path)),
+      type,
       ...(encoding !== undefined ? { encoding } : {}),
       cacheControl: o.cacheControl,
       vary: o.precompressed,
     }, { maxRanges: o.maxRanges })
+    // never let a browser guess a type we did not send; run what it renders as a document in an
+    // origin of its own, not the gateway's (listings, /healthz, /metrics)
+    d.headers['X-Content-Type-Options'] = 'nosniff'
+    if (o.sandbox && DOCUMENT_TYPES.test(type)) d.headers['Content-Security-Policy'] = SANDBOX_CSP
     if (head || d.ranges.length === 0) {
       stopTimer()
       ctx.res.writeHead(d.status, d.headers)
@@ -531,7 +438,7 @@ class GatewayImpl implements Gateway {
       if (d.multipart !== undefined) parts.push(d.multipart.tail)
       const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
       ctx.res.writeHead(d.status, d.headers)
-      ctx.bytes += body.length
+      ctx.log.bytes += body.length
       ctx.res.end(body)
       return
     }
@@ -554,7 +461,7 @@ class GatewayImpl implements Gateway {
       for (let i = 0; i < d.ranges.length; i++) {
         const r = d.ranges[i]!
         const partHead = d.multipart?.heads[i]
-        let before = ctx.bytes
+        let before = ctx.log.bytes
         // READs land in a small ring of buffers reused as the socket takes them (memory stays
         // flat however many clients download); the status line goes out with the first chunk
         const got = await fh.pipeTo(res, {
@@ -570,11 +477,11 @@ class GatewayImpl implements Gateway {
             }
             if (partHead !== undefined) {
               res.write(partHead)
-              ctx.bytes += partHead.length
+              ctx.log.bytes += partHead.length
               before += partHead.length
             }
           },
-          onProgress: n => { ctx.bytes = before + n },
+          onProgress: n => { ctx.log.bytes = before + n },
         })
         if (got !== r.end - r.start + 1) {
           throw new GlusterError('EIO', `'${entry.path}' is shorter than when it was looked up (${r.start + got} of ${r.end + 1} bytes)`, { path: entry.path })
@@ -593,7 +500,7 @@ class GatewayImpl implements Gateway {
 async function write (ctx: Ctx, chunk: Buffer): Promise<void> {
   const res = ctx.res
   if (res.destroyed) throw new GlusterError('ABORT_ERR', 'client went away')
-  ctx.bytes += chunk.length
+  ctx.log.bytes += chunk.length
   if (res.write(chunk)) return
   await new Promise<void>((resolve, reject) => {
     const ok = (): void => { cleanup(); resolve() }

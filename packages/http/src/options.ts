@@ -4,6 +4,10 @@ import { extname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import type { VolumeOptions } from '@gluster-ts/volume'
 
+/** pino's levels, least verbose last ('silent' logs nothing). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
 /** What to do with names starting with a dot (other than the GlusterFS internals, always hidden). */
 export type DotfilePolicy = 'allow' | 'ignore' | 'deny'
 
@@ -22,16 +26,29 @@ export interface MountOptions {
   volume: string
   /** volfile servers: 'host', 'host:port' (port 0 = 24007), 'unix:/path' */
   servers: string[]
+  /** the directory of the volume served at the mountpoint (default '/': the whole volume), as nginx's alias */
+  subdir?: string
   /** serve directory listings (HTML, or JSON when preferred by Accept) (default false) */
   listing?: boolean
   /** index files tried in a directory, in order (default ['index.html']; [] disables) */
   index?: string[]
-  /** ordinary dotfiles: 'allow' serves them (default), 'ignore' answers 404, 'deny' 403 */
+  /**
+   * ordinary dotfiles (`.env`, `.git/`…): 'ignore' answers 404 and leaves them out of listings
+   * (default, as send and serve-static do), 'deny' answers 403, 'allow' serves them.
+   * `.well-known` (RFC 8615) is always served
+   */
   dotfiles?: DotfilePolicy
   /** names always answered 404 and left out of listings; '*' at the end matches any tail (default ['.glusterfs*', '.trashcan', '.shard', '.gts-upload-*'], the last being PUT's temp files) */
   hidden?: string[]
   /** Cache-Control header on files and listings (default 'public, max-age=0'; '' sends none) */
   cacheControl?: string
+  /**
+   * files a browser renders as a document (HTML, XHTML, SVG, XML) get `Content-Security-Policy:
+   * sandbox …` (default true): their scripts run in an origin of their own, not the gateway's,
+   * so they cannot read its listings, health or metrics. false for a site whose pages need
+   * their origin (cookies, storage, fetch to the gateway)
+   */
+  sandbox?: boolean
   /** serve 'x.br' / 'x.gz' in place of 'x' when Accept-Encoding allows (default true) */
   precompressed?: boolean
   /** metadata (and small-file content) cache lifetime, ms (default 1000; 0 disables) */
@@ -76,8 +93,12 @@ export interface MountOptions {
 
 export interface GatewayOptions {
   mounts: MountOptions[]
-  /** health endpoint path (default '/healthz'; false disables) */
+  /** health endpoint path (default '/healthz'; false disables): 200 when every mount can serve reads, else 503 */
   healthPath?: string | false
+  /** the health endpoint's body names mounts, volumes and bricks (default false: only the status) */
+  healthDetails?: boolean
+  /** readiness endpoint path (default '/readyz'; false disables): 200 once every mount has connected, 503 before and while closing */
+  readyPath?: string | false
   /** Prometheus endpoint path (default '/metrics'; false disables) */
   metricsPath?: string | false
   /** longest accepted request target, bytes (default 8192; longer gives 414) */
@@ -121,7 +142,7 @@ export function resolveMount (m: MountOptions): ResolvedMount {
   if (m.writes !== undefined && (typeof m.writes.token !== 'string' || m.writes.token.length < 8)) {
     throw new TypeError(`mount ${mountpoint}: writes need a token of at least 8 characters`)
   }
-  const dotfiles = m.dotfiles ?? 'allow'
+  const dotfiles = m.dotfiles ?? 'ignore'
   if (!['allow', 'ignore', 'deny'].includes(dotfiles)) throw new TypeError(`mount ${mountpoint}: dotfiles must be allow, ignore or deny`)
   const upcalls = m.upcalls ?? 'auto'
   if (upcalls !== 'auto' && upcalls !== 'off') throw new TypeError(`mount ${mountpoint}: upcalls must be auto or off`)
@@ -133,10 +154,13 @@ export function resolveMount (m: MountOptions): ResolvedMount {
     const v = m[k]
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) throw new TypeError(`mount ${mountpoint}: ${k} must be a positive integer`)
   }
+  if (m.sandbox !== undefined && typeof m.sandbox !== 'boolean') throw new TypeError(`mount ${mountpoint}: sandbox must be true or false`)
   return {
     mountpoint,
     volume: m.volume,
     servers: m.servers,
+    subdir: normalizeSubdir(m.subdir ?? '/', mountpoint),
+    sandbox: m.sandbox ?? true,
     listing: m.listing ?? false,
     index: m.index ?? ['index.html'],
     dotfiles,
@@ -159,6 +183,14 @@ export function resolveMount (m: MountOptions): ResolvedMount {
   }
 }
 
+/** The volume directory a mount serves: '/a/b' (no trailing slash), '/' for the whole volume. */
+function normalizeSubdir (p: unknown, mountpoint: string): string {
+  if (typeof p !== 'string' || !p.startsWith('/')) throw new TypeError(`mount ${mountpoint}: subdir must be an absolute path in the volume, got ${JSON.stringify(p)}`)
+  const segs = p.split('/').filter(s => s !== '')
+  if (segs.some(s => s === '.' || s === '..' || s.includes('\0'))) throw new TypeError(`mount ${mountpoint}: subdir ${p} must not contain . or ..`)
+  return '/' + segs.join('/')
+}
+
 function normalizeMountpoint (p: unknown): string {
   if (typeof p !== 'string' || !p.startsWith('/')) throw new TypeError(`mountpoint must start with '/', got ${JSON.stringify(p)}`)
   if (p.includes('?') || p.includes('#') || p.includes('%') || p.includes('\\')) throw new TypeError(`mountpoint ${p} must be a plain path`)
@@ -169,12 +201,17 @@ function normalizeMountpoint (p: unknown): string {
 
 /**
  * One server entry of the plugin's syntax: 'host:port' (port 0 = 24007), or a path without ':'
- * (a unix socket). IPv6 needs brackets: '[::1]:0'.
+ * (a unix socket, the plugin's rule). IPv6 needs brackets: '[::1]:0'. A socket path that is not
+ * absolute is refused: it is nearly always a host written without its port, and the mount could
+ * never come up.
  */
 function pluginServer (s: string): string {
   const e = s.trim()
   if (e === '') throw new TypeError('empty server entry')
-  if (!e.includes(':')) return `unix:${e}`
+  if (!e.includes(':')) {
+    if (!e.startsWith('/')) throw new TypeError(`server entry ${JSON.stringify(e)} has no port, so it names a unix socket (the plugin's rule), and a socket path must be absolute: for the host, write ${e}:0`)
+    return `unix:${e}`
+  }
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(e)
   if (m === null) throw new TypeError(`server entry ${JSON.stringify(e)} is not host:port or a socket path`)
   const port = Number(m[2])
@@ -221,8 +258,12 @@ export function parseMountSpec (spec: string): MountOptions {
     if (!/^\d+$/.test(v)) throw new TypeError(`mount spec ${k}=${v}: expected a non-negative integer`)
     return Number(v)
   }
+  const subdir = take('subdir')
+  if (subdir !== undefined) m.subdir = subdir
   const listing = bool('listing')
   if (listing !== undefined) m.listing = listing
+  const sandbox = bool('sandbox')
+  if (sandbox !== undefined) m.sandbox = sandbox
   const pre = bool('precompressed')
   if (pre !== undefined) m.precompressed = pre
   const dot = take('dotfiles')
@@ -262,8 +303,10 @@ export interface GatewayServerOptions extends GatewayOptions {
   port?: number
   /** node:cluster workers (default: one per core; 1 = in this process) */
   workers?: number
-  /** access log to stdout with pino (default true) */
+  /** one pino JSON line per request on stdout, at level info (default true) */
   accessLog?: boolean
+  /** the least level logged (default 'info'); 'silent' logs nothing */
+  logLevel?: LogLevel
   /** drain deadline on close, ms (default 10000) */
   shutdownTimeoutMs?: number
 }
@@ -309,7 +352,7 @@ export function gatewayConfigFrom (raw: unknown, source = 'config'): GatewayServ
     return r
   })
   const out: GatewayServerOptions = { mounts }
-  const known = new Set(['mounts', 'host', 'port', 'workers', 'healthPath', 'metricsPath', 'maxUrlBytes', 'reconnectInitialMs', 'reconnectMaxMs', 'accessLog', 'shutdownTimeoutMs'])
+  const known = new Set(['mounts', 'host', 'port', 'workers', 'healthPath', 'healthDetails', 'readyPath', 'metricsPath', 'maxUrlBytes', 'reconnectInitialMs', 'reconnectMaxMs', 'accessLog', 'logLevel', 'shutdownTimeoutMs'])
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new TypeError(`${source}: unknown key "${k}"`)
   if (typeof raw.host === 'string') out.host = raw.host
   for (const k of ['port', 'workers', 'maxUrlBytes', 'reconnectInitialMs', 'reconnectMaxMs', 'shutdownTimeoutMs'] as const) {
@@ -318,12 +361,21 @@ export function gatewayConfigFrom (raw: unknown, source = 'config'): GatewayServ
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new TypeError(`${source}: "${k}" must be a non-negative integer`)
     out[k] = v
   }
-  for (const k of ['healthPath', 'metricsPath'] as const) {
+  for (const k of ['healthPath', 'readyPath', 'metricsPath'] as const) {
     const v = raw[k]
     if (v === undefined) continue
     if (v !== false && typeof v !== 'string') throw new TypeError(`${source}: "${k}" must be a path or false`)
     out[k] = v
   }
-  if (typeof raw.accessLog === 'boolean') out.accessLog = raw.accessLog
+  for (const k of ['accessLog', 'healthDetails'] as const) {
+    const v = raw[k]
+    if (v === undefined) continue
+    if (typeof v !== 'boolean') throw new TypeError(`${source}: "${k}" must be true or false`)
+    out[k] = v
+  }
+  if (raw.logLevel !== undefined) {
+    if (typeof raw.logLevel !== 'string' || !(LOG_LEVELS as readonly string[]).includes(raw.logLevel)) throw new TypeError(`${source}: "logLevel" must be one of ${LOG_LEVELS.join(', ')}`)
+    out.logLevel = raw.logLevel as LogLevel
+  }
   return out
 }

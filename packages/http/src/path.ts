@@ -43,11 +43,19 @@ export function isHidden (name: string, hidden: readonly string[]): boolean {
   return false
 }
 
+/** Names starting with a dot that no dotfile policy hides: RFC 8615's well-known URIs (ACME, security.txt…). */
+const ALWAYS_SERVED = new Set(['.well-known'])
+
+/** Is `name` an ordinary dotfile, subject to the policy? */
+export function isDotfile (name: string): boolean {
+  return name.startsWith('.') && !ALWAYS_SERVED.has(name)
+}
+
 /** The status a path gets from the dotfile policy, or undefined when it may be served. */
 export function dotfileStatus (segments: readonly string[], hidden: readonly string[], policy: DotfilePolicy): 403 | 404 | undefined {
   for (const s of segments) {
     if (isHidden(s, hidden)) return 404
-    if (s.startsWith('.') && policy !== 'allow') return policy === 'deny' ? 403 : 404
+    if (isDotfile(s) && policy !== 'allow') return policy === 'deny' ? 403 : 404
   }
   return undefined
 }

@@ -1,185 +1,239 @@
-// The standalone server: node:http around the gateway, an access log with pino on stdout, and
-// node:cluster workers so every core serves (uWSGI's processes). workers=1 runs in this process.
-import cluster, { type Worker } from 'node:cluster'
-import http, { type Server } from 'node:http'
+// The standalone server: node:http around the gateway, one pino logger (log.ts) for requests and
+// for what the server does, and node:cluster workers (workers.ts) so every core serves (uWSGI's
+// processes). workers=1 serves from this process. reload() swaps in a new configuration without
+// dropping a request: new requests go to the new gateway (or workers), those in flight finish on
+// the old one, which then closes.
+import cluster from 'node:cluster'
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
-import { extname } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import pino, { type Logger } from 'pino'
 import { createGateway, type Gateway } from './gateway.js'
 import type { GatewayServerOptions } from './options.js'
+import { createLogger, type Logger } from './log.js'
+import { startPrimary } from './workers.js'
 
 export interface GatewayServer {
-  /** http://host:port */
+  /** http://host:port (changes when a reload changes host or port) */
   readonly url: string
   /** the gateway (in-process mode only; undefined with workers) */
   readonly gateway: Gateway | undefined
+  /** where the server logs (pino, JSON on stdout) */
+  readonly logger: Logger
+  /**
+   * Serve `o` from now on (default: the options it runs with, which restarts the gateway or the
+   * workers afresh). Resolves once the new configuration serves; requests in flight finish on the
+   * old one (at most shutdownTimeoutMs). Rejects, and the old configuration keeps serving, when
+   * the new one cannot start. In-process (workers 1), the process cannot grow workers: a
+   * reload asking for more is served in process, with a warning.
+   */
+  reload (o?: GatewayServerOptions): Promise<void>
   /** stop listening, drain requests in flight (shutdownTimeoutMs), close the volumes (and the workers) */
   close (): Promise<void>
 }
 
-/** What crosses the process boundary to a worker (functions cannot). */
-type WireOptions = Omit<GatewayServerOptions, 'onRequest' | 'onError'>
-
-export const WORKER_ENV = 'GLUSTER_TS_GATEWAY_OPTIONS'
-
-function hostForUrl (host: string): string {
+export function hostForUrl (host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-function makeLogger (o: GatewayServerOptions): Logger | undefined {
-  return o.accessLog === false ? undefined : pino({ base: { pid: process.pid } }, pino.destination({ dest: 1, sync: false }))
-}
-
-/** One process: gateway + node:http server. */
-async function startInProcess (o: GatewayServerOptions, logger: Logger | undefined): Promise<GatewayServer & { server: Server }> {
-  const gateway = await createGateway({
-    ...o,
-    metricsLabels: cluster.isWorker ? { worker: String(cluster.worker?.id ?? 0) } : {},
-    defaultMetrics: true,
+/** One line per request at level info, and the gateway's failures as warnings. */
+export function gatewayCallbacks (o: GatewayServerOptions, logger: Logger): Pick<GatewayServerOptions, 'onRequest' | 'onError'> {
+  return {
     onRequest: e => {
       o.onRequest?.(e)
-      logger?.info({ method: e.method, url: e.url, status: e.status, bytes: e.bytes, ms: Math.round(e.ms * 10) / 10, mount: e.mount, remote: e.remote, aborted: e.aborted }, 'request')
+      if (o.accessLog !== false) logger.info({ method: e.method, url: e.url, status: e.status, bytes: e.bytes, ms: Math.round(e.ms * 10) / 10, mount: e.mount, remote: e.remote, aborted: e.aborted }, 'request')
     },
     onError: (err, c) => {
       o.onError?.(err, c)
-      logger?.warn({ err, ...c }, c.kind === 'body' ? 'response cut short' : c.kind === 'connect' ? 'mount not connected, retrying' : 'request failed')
+      logger.warn({ err, ...c }, c.kind === 'body' ? 'response cut short' : c.kind === 'connect' ? 'mount not connected, retrying' : 'request failed')
     },
+  }
+}
+
+/** The gateway of one process (this one, or a worker). */
+export async function gatewayFor (o: GatewayServerOptions, logger: Logger): Promise<Gateway> {
+  return await createGateway({
+    ...o,
+    ...gatewayCallbacks(o, logger),
+    metricsLabels: cluster.isWorker ? { worker: String(cluster.worker?.id ?? 0) } : {},
+    defaultMetrics: true,
   })
-  const server = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 30_000, requestTimeout: 0 }, gateway.handler)
-  server.maxHeadersCount = 200
-  const sockets = new Set<Socket>()
-  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)) })
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // malformed requests, header floods (431), idle sockets: answer when possible, never crash
-    if (socket.writable && err.code !== 'ECONNRESET') {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
-    } else {
-      socket.destroy()
+}
+
+/**
+ * A node:http server whose handler can be swapped (reload), and that shuts down as nginx's old
+ * workers do: it stops accepting, every response from then on carries `Connection: close`, idle
+ * keep-alive connections are closed as they become idle, and once the connections are gone (or
+ * the deadline passes) the gateway closes. A client never gets a 503 for a request it sent on a
+ * connection it had: it gets its answer, then reconnects (to the new workers).
+ */
+class Listener {
+  readonly server: Server
+  readonly url: string
+  handler: Gateway['handler']
+  readonly #sockets = new Set<Socket>()
+  #draining = false
+  #drained: (() => void) | undefined
+
+  private constructor (server: Server, url: string, handler: Gateway['handler']) {
+    this.server = server
+    this.url = url
+    this.handler = handler
+    server.on('connection', (s: Socket) => {
+      this.#sockets.add(s)
+      s.once('close', () => {
+        this.#sockets.delete(s)
+        if (this.#sockets.size === 0) this.#drained?.()
+      })
+    })
+  }
+
+  #serve (req: IncomingMessage, res: ServerResponse): void {
+    if (this.#draining) {
+      res.setHeader('Connection', 'close')
+      // a response that began before the drain kept its connection alive: close it once idle
+      res.once('finish', () => { setImmediate(() => { this.server.closeIdleConnections() }) })
     }
-  })
-  try {
+    this.handler(req, res)
+  }
+
+  static async listen (o: GatewayServerOptions, handler: Gateway['handler']): Promise<Listener> {
+    let self: Listener | undefined
+    const server = http.createServer({ keepAliveTimeout: 5000, headersTimeout: 30_000, requestTimeout: 0 }, (req, res) => { self!.#serve(req, res) })
+    server.maxHeadersCount = 200
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      // malformed requests, header floods (431), idle sockets: answer when possible, never crash
+      if (socket.writable && err.code !== 'ECONNRESET') {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      } else {
+        socket.destroy()
+      }
+    })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
     })
-  } catch (e) {
-    await gateway.close({ timeoutMs: 0 })
-    throw e
+    const a = server.address() as AddressInfo
+    self = new Listener(server, `http://${hostForUrl(o.host ?? '127.0.0.1')}:${a.port}`, handler)
+    return self
   }
-  const a = server.address() as AddressInfo
-  const url = `http://${hostForUrl(o.host ?? '127.0.0.1')}:${a.port}`
-  let closing: Promise<void> | undefined
-  return {
-    url,
-    gateway,
-    server,
-    close: () => {
-      closing ??= (async () => {
-        const timeoutMs = o.shutdownTimeoutMs ?? 10_000
-        const stopped = new Promise<void>(resolve => server.close(() => resolve()))
-        server.closeIdleConnections()
-        await gateway.close({ timeoutMs })
-        server.closeAllConnections()
-        for (const s of sockets) s.destroy()
-        await stopped
-        logger?.flush()
-      })()
-      return closing
-    },
+
+  /** Stop accepting, let the connections finish (at most timeoutMs), close the gateway, then what is left. */
+  async shutdown (gw: Gateway, timeoutMs: number): Promise<void> {
+    this.#draining = true
+    const t0 = performance.now()
+    const stopped = new Promise<void>(resolve => this.server.close(() => resolve()))
+    this.server.closeIdleConnections()
+    if (this.#sockets.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        new Promise<void>(resolve => { this.#drained = resolve }),
+        new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) }),
+      ])
+      clearTimeout(timer)
+    }
+    await gw.close({ timeoutMs: Math.max(0, timeoutMs - (performance.now() - t0)) })
+    this.server.closeAllConnections()
+    for (const s of this.#sockets) s.destroy()
+    await stopped
   }
 }
 
-/** A worker process: options from the environment, report the URL, stop on 'shutdown'. */
-export async function runWorker (): Promise<void> {
-  const raw = process.env[WORKER_ENV]
-  if (raw === undefined) throw new Error(`${WORKER_ENV} is not set`)
-  const o = JSON.parse(raw) as WireOptions
-  const logger = makeLogger(o)
-  const s = await startInProcess(o, logger)
-  let stopping = false
-  const stop = (): void => {
-    if (stopping) return
-    stopping = true
-    void s.close().then(() => process.exit(0), () => process.exit(1))
+/** workers 1: the gateway in this process. */
+class InProcessServer implements GatewayServer {
+  readonly logger: Logger
+  #o: GatewayServerOptions
+  #gw: Gateway
+  #listener: Listener
+  /** old gateways (and listeners) still draining after a reload */
+  readonly #retiring = new Set<Promise<void>>()
+  #closing: Promise<void> | undefined
+
+  private constructor (o: GatewayServerOptions, logger: Logger, gw: Gateway, listener: Listener) {
+    this.#o = o
+    this.logger = logger
+    this.#gw = gw
+    this.#listener = listener
   }
-  // the primary went away (crash, SIGKILL): the IPC pipe breaks; drain and exit instead of
-  // dying on EPIPE when the next connection is handed over
-  cluster.worker?.on('error', () => { stop() })
-  process.on('disconnect', stop)
-  process.on('message', (m: unknown) => { if ((m as { type?: unknown } | null)?.type === 'shutdown') stop() })
-  process.on('SIGTERM', stop)
-  process.send?.({ type: 'listening', url: s.url })
+
+  static async start (o: GatewayServerOptions, logger: Logger): Promise<InProcessServer> {
+    const gw = await gatewayFor(o, logger)
+    let listener: Listener
+    try {
+      listener = await Listener.listen(o, gw.handler)
+    } catch (e) {
+      await gw.close({ timeoutMs: 0 })
+      throw e
+    }
+    return new InProcessServer(o, logger, gw, listener)
+  }
+
+  get url (): string { return this.#listener.url }
+  get gateway (): Gateway { return this.#gw }
+
+  #retire (p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => { this.logger.warn({ err }, 'closing the previous configuration failed') }).finally(() => { this.#retiring.delete(tracked) })
+    this.#retiring.add(tracked)
+  }
+
+  async reload (next: GatewayServerOptions = this.#o): Promise<void> {
+    if (this.#closing !== undefined) throw new Error('the server is closing')
+    if ((next.workers ?? 1) > 1) this.logger.warn({ workers: next.workers }, 'this gateway serves in one process (started with workers 1): start it again to run workers')
+    if (next.logLevel !== undefined) this.logger.level = next.logLevel
+    const gw = await gatewayFor(next, this.logger)
+    const old = this.#gw
+    const timeoutMs = this.#o.shutdownTimeoutMs ?? 10_000
+    const moved = (next.host ?? '127.0.0.1') !== (this.#o.host ?? '127.0.0.1') || (next.port ?? 8080) !== (this.#o.port ?? 8080)
+    if (moved) {
+      let listener: Listener
+      try {
+        listener = await Listener.listen(next, gw.handler)
+      } catch (e) {
+        await gw.close({ timeoutMs: 0 })
+        throw e
+      }
+      const oldListener = this.#listener
+      this.#listener = listener
+      this.#retire(oldListener.shutdown(old, timeoutMs))
+    } else {
+      // the same socket: requests from now on (keep-alive ones too) reach the new gateway
+      this.#listener.handler = gw.handler
+      this.#retire(old.close({ timeoutMs }))
+    }
+    this.#gw = gw
+    this.#o = next
+    this.logger.info({ url: this.url, mounts: mountsOf(next) }, 'reloaded')
+  }
+
+  close (): Promise<void> {
+    this.#closing ??= (async () => {
+      const timeoutMs = this.#o.shutdownTimeoutMs ?? 10_000
+      await this.#listener.shutdown(this.#gw, timeoutMs)
+      await Promise.all(this.#retiring)
+      await new Promise<void>(resolve => { this.logger.flush(() => { resolve() }) })
+    })()
+    return this.#closing
+  }
 }
 
-/**
- * V8's young generation (`--max-semi-space-size`, MiB) for the gateway's workers. Left to itself it
- * grows to 2 x 16 MiB under a download's steady allocation; 4 MiB semi-spaces cost nothing
- * measurable in throughput (bench/http) and keep each worker about 25 MiB smaller.
- */
-export const WORKER_SEMI_SPACE_MIB = 4
+/** The gateway server in this process (a worker's, or workers 1). */
+export async function startInProcess (o: GatewayServerOptions, logger: Logger): Promise<GatewayServer> {
+  return await InProcessServer.start(o, logger)
+}
 
-/** `execArgv` plus the worker semi-space cap, unless it or NODE_OPTIONS already sets one. */
-export function workerExecArgv (execArgv: readonly string[], nodeOptions = ''): string[] {
-  const set = (a: string): boolean => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(a)
-  if (execArgv.some(set) || nodeOptions.split(/\s+/).some(set)) return [...execArgv]
-  return [...execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`]
+export function mountsOf (o: GatewayServerOptions): string[] {
+  return o.mounts.map(m => `${m.mountpoint} → ${m.volume}${m.subdir !== undefined && m.subdir !== '/' ? m.subdir : ''}`)
 }
 
 /**
  * Start the gateway server. `workers` (default: one per core) > 1 forks node:cluster workers
- * that share the port; 1 serves from this process.
+ * that share the port; 1 serves from this process. Logs 'listening' once it serves.
  */
-export async function startGatewayServer (o: GatewayServerOptions): Promise<GatewayServer> {
+export async function startGatewayServer (o: GatewayServerOptions, logger?: Logger): Promise<GatewayServer> {
   const workers = o.workers ?? availableParallelism()
   if (!Number.isInteger(workers) || workers < 1) throw new TypeError(`workers must be a positive integer, got ${workers}`)
-  if (workers === 1 || cluster.isWorker) return await startInProcess(o, makeLogger(o))
-
-  const { onRequest: _r, onError: _e, ...wire } = o
-  const exec = fileURLToPath(new URL(`./worker-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
-  cluster.setupPrimary({ exec, execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) })
-  const env = { [WORKER_ENV]: JSON.stringify({ ...wire, workers: 1 }) }
-  const live = new Set<Worker>()
-  let closing = false
-  let restarts = 0
-  const fork = (): Promise<string> => new Promise((resolve, reject) => {
-    const w = cluster.fork(env)
-    live.add(w)
-    const onMsg = (m: unknown): void => {
-      const msg = m as { type?: unknown, url?: unknown }
-      if (msg.type === 'listening' && typeof msg.url === 'string') { w.off('message', onMsg); resolve(msg.url) }
-    }
-    w.on('message', onMsg)
-    w.once('exit', (code) => {
-      live.delete(w)
-      reject(new Error(`gateway worker exited with code ${code} before listening`))
-      // a worker that died while serving is replaced (at most 100 times, so a crash loop ends)
-      if (!closing && restarts++ < 100) fork().catch(() => {})
-    })
-  })
-  let url: string
-  try {
-    const urls = await Promise.all(Array.from({ length: workers }, fork))
-    url = urls[0]!
-  } catch (e) {
-    closing = true
-    for (const w of live) w.kill()
-    throw e
-  }
-  return {
-    url,
-    gateway: undefined,
-    close: async () => {
-      closing = true
-      const timeoutMs = (o.shutdownTimeoutMs ?? 10_000) + 2000
-      await Promise.all([...live].map(w => new Promise<void>(resolve => {
-        const t = setTimeout(() => { w.kill('SIGKILL') }, timeoutMs)
-        w.once('exit', () => { clearTimeout(t); resolve() })
-        if (w.isConnected()) w.send({ type: 'shutdown' })
-        else w.kill()
-      })))
-    },
-  }
+  const log = logger ?? await createLogger({ ...(o.logLevel !== undefined ? { level: o.logLevel } : {}) })
+  const s = workers === 1 || cluster.isWorker ? await startInProcess(o, log) : await startPrimary({ ...o, workers }, log)
+  log.info({ url: s.url, workers, mounts: mountsOf(o) }, 'listening')
+  return s
 }

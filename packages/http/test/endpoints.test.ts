@@ -6,8 +6,8 @@ import { request } from 'undici'
 import { serve } from './helpers.js'
 import type { AccessLogEntry } from '../src/index.js'
 
-t.test('/healthz reports each mount and brick; /metrics is Prometheus text', async t => {
-  const s = await serve(t, { '/a': 'a' })
+t.test('/healthz reports each mount and brick (healthDetails); /metrics is Prometheus text', async t => {
+  const s = await serve(t, { '/a': 'a' }, {}, { healthDetails: true })
   const h = await fetch(s.url + '/healthz')
   t.equal(h.status, 200)
   t.equal(h.headers.get('cache-control'), 'no-store')

@@ -42,10 +42,10 @@ t.test('traversal attempts never leave the mount and never crash', async t => {
   t.equal((await fetch(s.url + '/a.txt')).status, 200, 'still serving')
 })
 
-t.test('GlusterFS internals are hidden; ordinary dotfiles follow the policy (allow by default)', async t => {
+t.test('GlusterFS internals are hidden; ordinary dotfiles follow the policy (ignore by default)', async t => {
   for (const p of ['/.glusterfs-x/secret', '/.trashcan/old', '/.shard/1', '/.glusterfs-x/']) t.equal((await rawGet(s.url, p)).status, 404, p)
-  t.equal((await rawGet(s.url, '/.well-known/a')).status, 200)
-  t.equal((await rawGet(s.url, '/dir/.hidden')).status, 200)
+  t.equal((await rawGet(s.url, '/.well-known/a')).status, 200, '.well-known is served (RFC 8615)')
+  t.equal((await rawGet(s.url, '/dir/.hidden')).status, 404)
 })
 
 t.test('a directory without the slash → 301 (query kept); index.html served; no index and no listing → 404', async t => {
@@ -65,7 +65,7 @@ t.test('listing: HTML (escaped) and JSON, internals left out', async t => {
   const h = await fetch(s.url + '/list/', { headers: { accept: 'text/html' } })
   t.equal(h.status, 200)
   const html = await h.text()
-  t.match(html, /<a href="sub\/">sub\/<\/a>/)
+  t.match(html, /<a class="dir" href="sub\/">sub\/<\/a>/)
   t.match(html, /<a href="b.txt">b.txt<\/a>/)
   t.match(html, /&lt;tag&gt;&amp;.txt/)
   t.notMatch(html, /<tag>/)

@@ -4,7 +4,7 @@ import t from 'tap'
 import { tmpDir, seed } from './helpers.js'
 import { startCluster } from '../../../test-cluster/ts-cluster.js'
 import { startGatewayServer } from '../src/index.js'
-import { workerExecArgv, WORKER_SEMI_SPACE_MIB } from '../src/server.js'
+import { workerExecArgv, WORKER_SEMI_SPACE_MIB } from '../src/workers.js'
 import cluster from 'node:cluster'
 
 t.test('startGatewayServer: in-process (workers 1) and with 2 node:cluster workers', async t => {

@@ -32,7 +32,8 @@ export class Stats {
   birthtime: Date
   /** the object's GlusterFS gfid, canonical text */
   gfid: string
-  /** mtime/ctime with nanoseconds, as bigint ns (what the brick stored) */
+  /** atime/mtime/ctime with nanoseconds, as bigint ns (what the brick stored; fs.BigIntStats names) */
+  atimeNs: bigint
   mtimeNs: bigint
   ctimeNs: bigint
 
@@ -56,6 +57,7 @@ export class Stats {
     this.ctime = new Date(this.ctimeMs)
     this.birthtime = new Date(this.birthtimeMs)
     this.gfid = gfidString(a.ia_gfid)
+    this.atimeNs = a.ia_atime * 1_000_000_000n + BigInt(a.ia_atime_nsec)
     this.mtimeNs = a.ia_mtime * 1_000_000_000n + BigInt(a.ia_mtime_nsec)
     this.ctimeNs = a.ia_ctime * 1_000_000_000n + BigInt(a.ia_ctime_nsec)
   }

@@ -830,13 +830,19 @@ export class Volume extends EventEmitter<UpcallEvents> {
     })())
   }
 
-  /** The whole file; small files come inside the LOOKUP reply (quick-read), in one round trip. */
-  readFile (path: string, o: OpOptions & { encoding?: BufferEncoding } = {}): Promise<Buffer | string> {
+  /**
+   * The whole file; small files come inside the LOOKUP reply (quick-read), in one round trip.
+   * Typed as fs/promises types it: a string with an encoding, a Buffer without.
+   */
+  readFile (path: string, o: OpOptions & { encoding: BufferEncoding }): Promise<string>
+  readFile (path: string, o?: OpOptions & { encoding?: undefined | null }): Promise<Buffer>
+  readFile (path: string, o?: OpOptions & { encoding?: BufferEncoding | null }): Promise<Buffer | string>
+  readFile (path: string, o: OpOptions & { encoding?: BufferEncoding | null } = {}): Promise<Buffer | string> {
     return this.#track((async () => {
       const { r, content } = await this.#lookupContent(path, this.#o.quickReadBytes ?? 65536, o)
       if ((r.inode.stat.mode & S_IFMT) === 0o040000) throw err('EISDIR', `illegal operation on a directory, read '${path}'`, { path, syscall: 'read', errno: 21 })
       const data = content ?? await this._readAll(r.inode, { ...this.#ctx(o), path: r.path })
-      return o.encoding !== undefined ? data.toString(o.encoding) : data
+      return o.encoding !== undefined && o.encoding !== null ? data.toString(o.encoding) : data
     })()) as Promise<Buffer | string>
   }
 

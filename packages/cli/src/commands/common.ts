@@ -3,9 +3,18 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Session } from '../session.js'
 import { EXIT, exitCodeFor, formatError } from '../errors.js'
+import { LocalEndpoint, RemoteEndpoint, type Endpoint } from '../endpoint.js'
+import type { Location } from '../url.js'
+
+/** The local directory tree or the volume a location names, behind one interface. */
+export async function endpointFor (s: Session, loc: Location): Promise<Endpoint> {
+  return loc.kind === 'local' ? new LocalEndpoint() : new RemoteEndpoint(await s.volume(loc), s.signal)
+}
 
 /** Print the one-line error (and the stack with --debug); returns the exit status for it. */
 export function report (s: Session, command: string, target: string | undefined, err: unknown): number {
+  // whatever failed after stdout's reader left failed because of it: not an error of ours
+  if (s.brokenPipe || isEpipe(err)) return EXIT.OK
   s.err(formatError(command, target, err) + '\n')
   if (s.opts.debug && err instanceof Error && err.stack !== undefined) s.err(err.stack + '\n')
   return exitCodeFor(err)
@@ -15,12 +24,13 @@ export function report (s: Session, command: string, target: string | undefined,
 export async function eachArg (s: Session, command: string, args: readonly string[], fn: (arg: string) => Promise<void>): Promise<number> {
   let code: number = EXIT.OK
   for (const a of args) {
+    if (s.brokenPipe) return EXIT.OK
     if (s.signal.aborted) return EXIT.INTERRUPTED
     try {
       await fn(a)
     } catch (err) {
-      if (isEpipe(err)) return EXIT.OK
       code = report(s, command, a, err)
+      if (s.brokenPipe) return EXIT.OK
       if (code === EXIT.INTERRUPTED) return code
     }
   }

@@ -9,9 +9,9 @@ import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Session, Progress } from '../session.js'
 import { CliError, EXIT } from '../errors.js'
-import { LocalEndpoint, RemoteEndpoint, type Endpoint, type Info } from '../endpoint.js'
+import type { Endpoint, Info } from '../endpoint.js'
 import type { Location } from '../url.js'
-import { Limiter, pool, report } from './common.js'
+import { endpointFor, Limiter, pool, report } from './common.js'
 import { copyXattrs, type XattrCopier } from '../xattrs.js'
 
 export interface CpOptions {
@@ -29,24 +29,28 @@ const WHOLE_FILE_BYTES = 1 << 20
 const STREAMS = 4
 
 interface Job { sp: string, dp: string, info: Info }
-interface Stats { files: number, dirs: number, symlinks: number, bytes: number, skipped: number }
-
-async function endpoint (s: Session, loc: Location): Promise<Endpoint> {
-  return loc.kind === 'local' ? new LocalEndpoint() : new RemoteEndpoint(await s.volume(loc), s.signal)
+interface Stats {
+  files: number
+  dirs: number
+  symlinks: number
+  bytes: number
+  skipped: number
+  /** destination files being written now: partial if the copy stops (Ctrl-C) */
+  writing: Set<string>
 }
 
 export async function cp (s: Session, args: string[], o: CpOptions): Promise<number> {
   const dstArg = args[args.length - 1]!
   const srcArgs = args.slice(0, -1)
   const t0 = performance.now()
-  const stats: Stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0 }
+  const stats: Stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, writing: new Set() }
   let dstLoc: Location
   let dst: Endpoint
   let dstInfo: Info | undefined
   try {
     if (srcArgs.length === 0) throw new CliError('EUSAGE', 'cp needs SRC... DST')
     dstLoc = s.loc(dstArg)
-    dst = await endpoint(s, dstLoc)
+    dst = await endpointFor(s, dstLoc)
     dstInfo = await dst.stat(dstLoc.path)
     if (srcArgs.length > 1 && dstInfo?.type !== 'dir') {
       throw new CliError(dstInfo === undefined ? 'ENOENT' : 'ENOTDIR', `${dstInfo === undefined ? 'ENOENT' : 'ENOTDIR'}: target '${dstArg}' is not a directory`, { path: dstLoc.path })
@@ -61,7 +65,7 @@ export async function cp (s: Session, args: string[], o: CpOptions): Promise<num
       if (s.signal.aborted) { code = EXIT.INTERRUPTED; break }
       try {
         const srcLoc = s.loc(srcArg)
-        const src = await endpoint(s, srcLoc)
+        const src = await endpointFor(s, srcLoc)
         const info = await src.lstat(srcLoc.path)
         if (info === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${srcLoc.path}'`), { code: 'ENOENT', path: srcLoc.path })
         const into = dstInfo?.type === 'dir' || (dstLoc.kind === 'remote' && dstLoc.trailingSlash)
@@ -78,7 +82,15 @@ export async function cp (s: Session, args: string[], o: CpOptions): Promise<num
   } finally {
     bar.stop()
   }
-  if (s.opts.json) s.json({ ...stats, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)), ok: code === EXIT.OK })
+  const { writing, ...counts } = stats
+  if (s.signal.aborted && !s.brokenPipe && writing.size > 0) {
+    // what rsync --partial users expect: the partial files stay, and --resume continues them
+    const names = [...writing]
+    const list = names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '')
+    s.err(`gluster-ts cp: interrupted: ${names.length} file${names.length > 1 ? 's' : ''} partly copied (${list}); ` +
+      `run the same command with --resume to finish ${names.length > 1 ? 'them' : 'it'}\n`)
+  }
+  if (s.opts.json) s.json({ ...counts, seconds: Number(((performance.now() - t0) / 1000).toFixed(3)), ok: code === EXIT.OK })
   return code
 }
 
@@ -180,17 +192,25 @@ async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: C
       await streams.run(() => stream(exclusive))
     }
   }
-  if (start > 0) {
-    bar.add(start)
-    await write(false)
-  } else {
-    try {
-      await write(true)
-    } catch (err) {
-      if (o.noClobber || (err as { code?: string }).code !== 'EEXIST') throw err
-      created = false
+  stats.writing.add(dp)
+  try {
+    if (start > 0) {
+      bar.add(start)
       await write(false)
+    } else {
+      try {
+        await write(true)
+      } catch (err) {
+        if (o.noClobber || (err as { code?: string }).code !== 'EEXIST') throw err
+        created = false
+        await write(false)
+      }
     }
+    stats.writing.delete(dp)
+  } catch (err) {
+    // only an interrupted copy leaves dp listed as partial
+    if (!s.signal.aborted) stats.writing.delete(dp)
+    throw err
   }
   stats.files++
   if (o.verbose) s.err(`${dp}\n`)

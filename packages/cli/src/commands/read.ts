@@ -1,124 +1,44 @@
-// Commands that only read: cat, ls, stat, tail, du, sum, volfile, bricks.
+// Commands that read contents: cat, tail, sum, volfile, bricks.
 import { createHash } from 'node:crypto'
-import { posix } from 'node:path'
+import { Transform } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DumpProgram } from '@gluster-ts/rpc'
-import { fetchVolfile, parseServers, type Stats, type Volume } from '@gluster-ts/volume'
+import { fetchVolfile, parseServers, type Volume } from '@gluster-ts/volume'
 import type { Session } from '../session.js'
 import { EXIT } from '../errors.js'
-import { byteOrder, hasLines, humanSize, lastLines, longListing, modeString, octalMode, statTime, typeName, type LongEntry } from '../format.js'
-import { LocalEndpoint, RemoteEndpoint, type Endpoint } from '../endpoint.js'
-import type { Location, RemoteLocation } from '../url.js'
-import { eachArg, isEpipe, report, toStdout } from './common.js'
-
-async function endpointFor (s: Session, loc: Location): Promise<Endpoint> {
-  return loc.kind === 'local' ? new LocalEndpoint() : new RemoteEndpoint(await s.volume(loc), s.signal)
-}
+import { hasLines, lastLines, type TailCount } from '../format.js'
+import { formatLocation, type RemoteLocation } from '../url.js'
+import { eachArg, endpointFor, report, toStdout } from './common.js'
+import { notADirectory } from './inspect.js'
 
 export async function cat (s: Session, targets: string[]): Promise<number> {
   return eachArg(s, 'cat', targets, async arg => {
     const loc = s.remote(arg, 'cat')
     const vol = await s.volume(loc)
+    if (loc.trailingSlash && !(await vol.stat(loc.path, { signal: s.signal })).isDirectory()) throw notADirectory('cat', loc)
     // READs land in a few reused buffers, written to stdout as they come (memory stays flat)
     await vol.pipeTo(loc.path, s.io.stdout, { signal: s.signal })
   })
 }
 
-function statJson (path: string, st: Stats, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    path,
-    type: typeName(st.mode),
-    size: st.size,
-    mode: octalMode(st.mode),
-    nlink: st.nlink,
-    uid: st.uid,
-    gid: st.gid,
-    blocks: st.blocks,
-    blksize: st.blksize,
-    ino: st.ino,
-    atime: st.atime.toISOString(),
-    mtime: st.mtime.toISOString(),
-    ctime: st.ctime.toISOString(),
-    gfid: st.gfid,
-    ...extra,
-  }
-}
+export interface TailOptions { lines: TailCount, bytes?: TailCount | undefined, follow: boolean, intervalMs: number }
 
-export interface LsOptions { long: boolean, all: boolean, human: boolean, recursive: boolean }
-
-export async function ls (s: Session, targets: string[], o: LsOptions): Promise<number> {
-  const json: Array<Record<string, unknown>> = []
-  const now = Date.now()
-  let first = true
-  const code = await eachArg(s, 'ls', targets, async arg => {
-    const loc = s.remote(arg, 'ls')
-    const vol = await s.volume(loc)
-    const st = await vol.stat(loc.path, { signal: s.signal })
-    const print = async (dir: string, header: string | undefined, entries: Array<{ name: string, st: Stats }>): Promise<void> => {
-      const withTargets = await Promise.all(entries.map(async e => ({
-        ...e,
-        target: e.st.isSymbolicLink() ? await vol.readlink(posix.join(dir, e.name), { signal: s.signal }).catch(() => '?') : undefined,
-      })))
-      if (s.opts.json) {
-        for (const e of withTargets) {
-          json.push(statJson(posix.join(dir, e.name), e.st, { name: e.name, ...(e.target !== undefined ? { target: e.target } : {}) }))
-        }
-        return
+/** Drops the bytes before the start of line `n` (1-based), then passes the rest through. */
+function fromLine (n: number): Transform {
+  let skip = Math.max(0, n - 1)
+  return new Transform({
+    transform (c: Buffer, _e, cb) {
+      let i = 0
+      while (skip > 0 && i < c.length) {
+        const nl = c.indexOf(0x0a, i)
+        if (nl < 0) { i = c.length; break }
+        i = nl + 1
+        skip--
       }
-      if (header !== undefined) s.out(`${first ? '' : '\n'}${header}:\n`)
-      first = false
-      if (o.long) {
-        const rows: LongEntry[] = withTargets.map(e => ({ name: e.name, mode: e.st.mode, nlink: e.st.nlink, uid: e.st.uid, gid: e.st.gid, size: e.st.size, mtimeMs: e.st.mtimeMs, target: e.target }))
-        if (header !== undefined || targets.length > 1) s.out(`total ${withTargets.reduce((n, e) => n + Math.ceil(e.st.blocks / 2), 0)}\n`)
-        for (const line of longListing(rows, { human: o.human, nowMs: now })) s.out(line + '\n')
-      } else {
-        for (const e of withTargets) s.out(e.name + '\n')
-      }
-    }
-    if (!st.isDirectory()) {
-      await print(posix.dirname(loc.path), undefined, [{ name: posix.basename(loc.path), st: await vol.lstat(loc.path, { signal: s.signal }) }])
-      return
-    }
-    const walk = async (dir: string, label: string): Promise<void> => {
-      const ents = (await vol.readdir(dir, { withFileTypes: true, stats: true, signal: s.signal }))
-        .filter(e => e.name !== '.' && e.name !== '..' && (o.all || !e.name.startsWith('.')))
-        .sort((a, b) => byteOrder(a.name, b.name))
-      const list = await Promise.all(ents.map(async e => ({ name: e.name, st: e.stats ?? await vol.lstat(posix.join(dir, e.name), { signal: s.signal }) })))
-      await print(dir, o.recursive || targets.length > 1 ? label : undefined, list)
-      if (o.recursive) {
-        for (const e of list) if (e.st.isDirectory()) await walk(posix.join(dir, e.name), `${label.replace(/\/$/, '')}/${e.name}`)
-      }
-    }
-    await walk(loc.path, arg)
+      cb(null, skip > 0 ? undefined : c.subarray(i))
+    },
   })
-  if (s.opts.json) s.json(json)
-  return code
 }
-
-export async function stat (s: Session, targets: string[], o: { follow: boolean }): Promise<number> {
-  const json: Array<Record<string, unknown>> = []
-  const code = await eachArg(s, 'stat', targets, async arg => {
-    const loc = s.remote(arg, 'stat')
-    const vol = await s.volume(loc)
-    const st = o.follow ? await vol.stat(loc.path, { signal: s.signal }) : await vol.lstat(loc.path, { signal: s.signal })
-    const target = st.isSymbolicLink() ? await vol.readlink(loc.path, { signal: s.signal }) : undefined
-    if (s.opts.json) {
-      json.push(statJson(loc.path, st, { url: arg, ...(target !== undefined ? { target } : {}) }))
-      return
-    }
-    s.out(`  File: ${arg}${target !== undefined ? ` -> ${target}` : ''}\n` +
-      `  Size: ${st.size}\tBlocks: ${st.blocks}\tIO Block: ${st.blksize}\t${typeName(st.mode)}\n` +
-      `Inode: ${st.ino}\tLinks: ${st.nlink}\tGFID: ${st.gfid}\n` +
-      `Access: (${octalMode(st.mode)}/${modeString(st.mode)})\tUid: ${st.uid}\tGid: ${st.gid}\n` +
-      `Access: ${statTime(st.atimeMs)}\n` +
-      `Modify: ${statTime(st.mtimeMs, st.mtimeNs)}\n` +
-      `Change: ${statTime(st.ctimeMs, st.ctimeNs)}\n`)
-  })
-  if (s.opts.json) s.json(json)
-  return code
-}
-
-export interface TailOptions { lines: number, bytes?: number | undefined, follow: boolean, intervalMs: number }
 
 async function readRange (vol: Volume, path: string, start: number, end: number, signal: AbortSignal): Promise<Buffer> {
   if (end <= start) return Buffer.alloc(0)
@@ -135,20 +55,24 @@ export async function tail (s: Session, target: string, o: TailOptions): Promise
     const size = st.size
     let pos = size
     if (o.bytes !== undefined) {
-      const from = Math.max(0, size - o.bytes)
+      // -c N: the last N bytes; -c +N: from byte N on
+      const from = o.bytes.fromStart ? Math.max(0, o.bytes.n - 1) : Math.max(0, size - o.bytes.n)
       if (from < size) await toStdout(s, vol.createReadStream(loc.path, { start: from, end: size - 1, signal: s.signal }))
+    } else if (o.lines.fromStart) {
+      // -n +N: from line N on, read forwards
+      if (size > 0) await toStdout(s, vol.createReadStream(loc.path, { start: 0, end: size - 1, signal: s.signal }).pipe(fromLine(o.lines.n)))
     } else {
       // read backwards until the buffer holds n lines (or the whole file)
       let start = size
       let buf = Buffer.alloc(0)
       let chunk = 64 * 1024
-      while (start > 0 && !hasLines(buf, o.lines)) {
+      while (start > 0 && !hasLines(buf, o.lines.n)) {
         const from = Math.max(0, start - chunk)
         buf = Buffer.concat([await readRange(vol, loc.path, from, start, s.signal), buf])
         start = from
         chunk = Math.min(chunk * 2, 8 << 20)
       }
-      s.out(lastLines(buf, o.lines))
+      s.out(lastLines(buf, o.lines.n))
     }
     if (!o.follow) return EXIT.OK
     while (!s.signal.aborted) {
@@ -173,47 +97,9 @@ export async function tail (s: Session, target: string, o: TailOptions): Promise
     }
     return EXIT.OK
   } catch (err) {
-    if (isEpipe(err)) return EXIT.OK
     if (s.signal.aborted && o.follow) return EXIT.OK
     return report(s, 'tail', target, err)
   }
-}
-
-export interface DuOptions { summarize: boolean, human: boolean, maxDepth?: number | undefined }
-
-export async function du (s: Session, targets: string[], o: DuOptions): Promise<number> {
-  const json: Array<Record<string, unknown>> = []
-  const fmt = (n: number): string => o.human ? humanSize(n) : String(n)
-  const code = await eachArg(s, 'du', targets, async arg => {
-    const loc = s.loc(arg)
-    const ep = await endpointFor(s, loc)
-    const top = await ep.lstat(loc.path)
-    if (top === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${loc.path}'`), { code: 'ENOENT', path: loc.path })
-    const label = (rel: string): string => rel === '' ? arg : `${arg.replace(/\/$/, '')}/${rel}`
-    let files = 0
-    let dirs = 0
-    const walk = async (path: string, rel: string, depth: number): Promise<number> => {
-      dirs++
-      let total = 0
-      for (const e of await ep.list(path)) {
-        if (s.signal.aborted) throw Object.assign(new Error('aborted'), { code: 'ABORT_ERR' })
-        if (e.info.type === 'dir') total += await walk(ep.join(path, e.name), rel === '' ? e.name : `${rel}/${e.name}`, depth + 1)
-        else { files++; total += e.info.size }
-      }
-      if (!o.summarize && (o.maxDepth === undefined || depth <= o.maxDepth)) {
-        if (s.opts.json) json.push({ path: label(rel), bytes: total })
-        else s.out(`${fmt(total)}\t${label(rel)}\n`)
-      }
-      return total
-    }
-    const total = top.type === 'dir' ? await walk(loc.path, '', 0) : (files++, top.size)
-    if (s.opts.json) {
-      if (o.summarize || top.type !== 'dir') json.push({ path: arg, bytes: total, files, dirs })
-      else json[json.length - 1] = { ...json[json.length - 1], files, dirs }
-    } else if (o.summarize || top.type !== 'dir') s.out(`${fmt(total)}\t${arg}\n`)
-  })
-  if (s.opts.json) s.json(json)
-  return code
 }
 
 export async function sum (s: Session, targets: string[]): Promise<number> {
@@ -228,7 +114,7 @@ export async function sum (s: Session, targets: string[]): Promise<number> {
       bytes += (c as Buffer).length
     }
     const hex = h.digest('hex')
-    if (s.opts.json) json.push({ path: arg, sha256: hex, bytes })
+    if (s.opts.json) json.push({ path: loc.path, ...(loc.kind === 'remote' ? { url: formatLocation(loc) } : {}), sha256: hex, bytes })
     else s.out(`${hex}  ${arg}\n`)
   })
   if (s.opts.json) s.json(json)

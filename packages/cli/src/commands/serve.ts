@@ -3,7 +3,10 @@
 import { mkdtemp, rm as rmDir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadGatewayConfig, parseMountSpec, startGatewayServer, type GatewayServerOptions, type MountOptions } from '@gluster-ts/http'
+import {
+  loadGatewayConfig, parseMountSpec, resolveMount, startGatewayServer,
+  type GatewayServer, type GatewayServerOptions, type LogLevel, type MountOptions,
+} from '@gluster-ts/http'
 import { startCluster, type Cluster } from '@gluster-ts/server'
 import { Volume } from '@gluster-ts/volume'
 import type { Session } from '../session.js'
@@ -12,35 +15,82 @@ import { parseLocation } from '../url.js'
 import { report } from './common.js'
 
 export interface ServeOptions {
+  /** positional mounts and --mount values */
   mounts: string[]
-  host: string
-  port: number
-  workers: number
+  /** flags given on the command line win over the config file, which wins over the defaults */
+  host?: string | undefined
+  port?: number | undefined
+  workers?: number | undefined
+  logLevel?: LogLevel | undefined
+  healthDetails?: boolean | undefined
   config?: string | undefined
   demo: boolean
   dir?: string | undefined
 }
 
-/** 'PREFIX=gluster://h/vol', a bare 'gluster://h/vol' (served at /), or the uWSGI plugin's 'mountpoint=/x,volume=v,server=h:0'. */
+function usage (arg: string, err: unknown): CliError {
+  return new CliError('EUSAGE', `mount '${arg}': ${(err as Error).message}`)
+}
+
+/**
+ * 'PREFIX=gluster://h/vol[/path]' (the path: a directory of the volume served at PREFIX), a bare
+ * 'gluster://h/vol' (served at /), or the uWSGI plugin's 'mountpoint=/x,volume=v,server=h:0'.
+ * Checked as the gateway will check it: a bad mount is a usage error (status 2).
+ */
 export function mountFromArg (arg: string, defaults: { servers?: readonly string[] }): MountOptions {
   const urlAt = arg.search(/[a-z][a-z0-9+.-]*:\/\//i)
+  let m: MountOptions
   if (urlAt < 0) {
     try {
-      return parseMountSpec(arg)
+      m = parseMountSpec(arg)
     } catch (err) {
-      throw new CliError('EUSAGE', `mount '${arg}': ${(err as Error).message}`)
+      throw usage(arg, err)
     }
+  } else {
+    let prefix = '/'
+    if (urlAt > 0) {
+      if (arg[urlAt - 1] !== '=') throw new CliError('EUSAGE', `mount '${arg}': write PREFIX=gluster://HOST/VOLUME`)
+      prefix = arg.slice(0, urlAt - 1)
+      if (!prefix.startsWith('/')) throw new CliError('EUSAGE', `mount '${arg}': the prefix must start with /`)
+    }
+    const loc = parseLocation(arg.slice(urlAt), defaults)
+    if (loc.kind !== 'remote') throw new CliError('EUSAGE', `mount '${arg}': not a gluster:// URL`)
+    m = { mountpoint: prefix.length > 1 ? prefix.replace(/\/$/, '') : '/', volume: loc.volume, servers: loc.servers, listing: true, ...(loc.path !== '/' ? { subdir: loc.path } : {}) }
   }
-  let prefix = '/'
-  if (urlAt > 0) {
-    if (arg[urlAt - 1] !== '=') throw new CliError('EUSAGE', `mount '${arg}': write PREFIX=gluster://HOST/VOLUME`)
-    prefix = arg.slice(0, urlAt - 1)
-    if (!prefix.startsWith('/')) throw new CliError('EUSAGE', `mount '${arg}': the prefix must start with /`)
+  try {
+    resolveMount(m)
+  } catch (err) {
+    throw usage(arg, err)
   }
-  const loc = parseLocation(arg.slice(urlAt), defaults)
-  if (loc.kind !== 'remote') throw new CliError('EUSAGE', `mount '${arg}': not a gluster:// URL`)
-  if (loc.path !== '/') throw new CliError('EUSAGE', `mount '${arg}': the gateway serves whole volumes (no path after the volume)`)
-  return { mountpoint: prefix.length > 1 ? prefix.replace(/\/$/, '') : '/', volume: loc.volume, servers: loc.servers, listing: true }
+  return m
+}
+
+/** The gateway's options: the config file (read again on every reload), the mounts and flags given. */
+async function gatewayOptions (s: Session, o: ServeOptions): Promise<GatewayServerOptions> {
+  let base: GatewayServerOptions = { mounts: [] }
+  if (o.config !== undefined) {
+    base = await loadGatewayConfig(o.config).catch((err: unknown) => { throw new CliError('EUSAGE', `--config ${o.config}: ${(err as Error).message}`) })
+  }
+  const mounts = [...base.mounts, ...o.mounts.map(m => mountFromArg(m, s.opts.servers !== undefined ? { servers: s.opts.servers } : {}))]
+  if (mounts.length === 0) throw new CliError('EUSAGE', 'serve needs a mount (PREFIX=gluster://HOST/VOLUME, --mount SPEC), --config FILE or --demo')
+  const seen = new Set<string>()
+  for (const m of mounts) {
+    const at = resolveMount(m).mountpoint
+    if (seen.has(at)) throw new CliError('EUSAGE', `two mounts at ${at}`)
+    seen.add(at)
+  }
+  const opts: GatewayServerOptions = {
+    ...base,
+    mounts,
+    host: o.host ?? base.host ?? '127.0.0.1',
+    port: o.port ?? base.port ?? 8080,
+    workers: o.workers ?? base.workers ?? 1,
+  }
+  const level = o.logLevel ?? base.logLevel
+  if (level !== undefined) opts.logLevel = level
+  const details = o.healthDetails ?? base.healthDetails
+  if (details !== undefined) opts.healthDetails = details
+  return opts
 }
 
 function waitForAbort (signal: AbortSignal): Promise<void> {
@@ -73,7 +123,7 @@ async function demo (s: Session, o: ServeOptions): Promise<number> {
     }
     server = await startGatewayServer({
       mounts: [{ mountpoint: '/', volume: 'demo', servers, listing: true }],
-      host: o.host, port: o.port, workers: 1, accessLog: false,
+      host: o.host ?? '127.0.0.1', port: o.port ?? 8080, workers: 1, accessLog: false, logLevel: o.logLevel ?? 'warn',
     })
     const url = `gluster://${cluster.volfileServer}/demo`
     s.out(`gateway  ${server.url}/\nvolume   ${url}/  (replica 3, data in ${dir})\n\n` +
@@ -92,24 +142,42 @@ async function demo (s: Session, o: ServeOptions): Promise<number> {
   }
 }
 
+/**
+ * serve: the gateway until SIGINT/SIGTERM (drains, then exits 0); SIGHUP reads the config file
+ * again and restarts the gateway or its workers gracefully (GatewayServer.reload). Every line it
+ * writes is a pino JSON line on stdout.
+ */
 export async function serve (s: Session, o: ServeOptions): Promise<number> {
   if (o.demo) return demo(s, o)
+  let server: GatewayServer | undefined
+  let reloading = Promise.resolve()
+  const onHup = (): void => {
+    reloading = reloading.then(async () => {
+      const log = server!.logger
+      log.info({ signal: 'SIGHUP', config: o.config }, 'reloading')
+      try {
+        await server!.reload(await gatewayOptions(s, o))
+      } catch (err) {
+        log.error({ err }, 'reload failed; the previous configuration keeps serving')
+      }
+    })
+  }
   try {
-    let opts: GatewayServerOptions
-    if (o.config !== undefined) {
-      opts = await loadGatewayConfig(o.config).catch((err: unknown) => { throw new CliError('EUSAGE', `--config ${o.config}: ${(err as Error).message}`) })
-      if (o.mounts.length > 0) opts.mounts = [...opts.mounts, ...o.mounts.map(m => mountFromArg(m, s.opts.servers !== undefined ? { servers: s.opts.servers } : {}))]
-    } else {
-      if (o.mounts.length === 0) throw new CliError('EUSAGE', 'serve needs a mount (PREFIX=gluster://HOST/VOLUME), --config FILE or --demo')
-      opts = { mounts: o.mounts.map(m => mountFromArg(m, s.opts.servers !== undefined ? { servers: s.opts.servers } : {})) }
-    }
-    opts = { ...opts, host: o.host, port: o.port, workers: o.workers }
-    const server = await startGatewayServer(opts)
-    s.err(`gluster-ts serve: listening on ${server.url}/ (${opts.mounts.map(m => `${m.mountpoint} → ${m.volume}`).join(', ')})\n`)
+    const opts = await gatewayOptions(s, o)
+    server = await startGatewayServer(opts)
+    process.on('SIGHUP', onHup)
     await waitForAbort(s.signal)
+    const signal = (s.signal.reason as { signal?: unknown } | undefined)?.signal
+    server.logger.info({ signal }, 'shutting down: draining requests in flight')
+    process.off('SIGHUP', onHup)
+    await reloading
     await server.close()
+    server.logger.info('stopped')
+    await new Promise<void>(resolve => { server!.logger.flush(() => { resolve() }) })
     return EXIT.OK
   } catch (err) {
+    process.off('SIGHUP', onHup)
+    await server?.close().catch(() => {})
     return report(s, 'serve', undefined, err)
   }
 }

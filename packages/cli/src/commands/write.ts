@@ -3,9 +3,11 @@ import fs from 'node:fs'
 import { posix } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { NO_PROGRESS, type Session } from '../session.js'
+import type { Session } from '../session.js'
 import { CliError, EXIT } from '../errors.js'
 import { volumeKey } from '../url.js'
+import { UMASK } from '../endpoint.js'
+import { applySizeChange, type SizeChange } from '../format.js'
 import { eachArg, report } from './common.js'
 
 function code (err: unknown): string | undefined { return (err as { code?: string } | null)?.code }
@@ -28,8 +30,8 @@ export async function put (s: Session, args: string[], o: PutOptions): Promise<n
       total = (await fs.promises.stat(from)).size
       src = fs.createReadStream(from, { highWaterMark: 1 << 20 })
     }
-    // a bar only when the size is known (a file, not stdin)
-    const bar = from !== '-' ? s.progress(total, 'put') : NO_PROGRESS
+    // stdin (a pipe): bytes and rate, its size is not known
+    const bar = s.progress(from !== '-' ? total : undefined, 'put')
     const count = new Transform({ transform (c: Buffer, _e, cb) { bar.add(c.length); cb(null, c) } })
     try {
       await pipeline(src, count, vol.createWriteStream(loc.path, {
@@ -63,11 +65,30 @@ export async function rm (s: Session, targets: string[], o: { recursive: boolean
   })
 }
 
+/**
+ * mkdir [-p] [-m MODE]: as GNU mkdir, -m is the mode of the directory named, set exactly (as
+ * chmod would, whatever the umask); with -p the parents it creates get the usual 0777 less the
+ * umask (plus u+wx, so that the next level can be made).
+ */
 export async function mkdir (s: Session, targets: string[], o: { parents: boolean, mode?: number | undefined }): Promise<number> {
   return eachArg(s, 'mkdir', targets, async arg => {
     const loc = s.remote(arg, 'mkdir')
     const vol = await s.volume(loc)
-    await vol.mkdir(loc.path, { recursive: o.parents, ...(o.mode !== undefined ? { mode: o.mode } : {}), signal: s.signal })
+    const signal = s.signal
+    if (o.parents) {
+      const parent = posix.dirname(loc.path)
+      if (parent !== loc.path) await vol.mkdir(parent, { recursive: true, mode: 0o777 & ~UMASK | 0o300, signal })
+      const exists = await vol.stat(loc.path, { signal }).then(st => st.isDirectory(), (err: unknown) => { if (code(err) === 'ENOENT') return false; throw err })
+      if (exists) return
+    }
+    try {
+      await vol.mkdir(loc.path, { ...(o.mode !== undefined ? { mode: o.mode } : {}), signal })
+    } catch (err) {
+      // -p: another client made it meanwhile
+      if (o.parents && code(err) === 'EEXIST' && (await vol.stat(loc.path, { signal })).isDirectory()) return
+      throw err
+    }
+    if (o.mode !== undefined && (o.mode & ~UMASK) !== o.mode) await vol.chmod(loc.path, o.mode, { signal })
   })
 }
 
@@ -96,25 +117,29 @@ export async function mv (s: Session, args: string[], o: { noClobber: boolean })
     if (volumeKey(src) !== volumeKey(d)) throw new CliError('EXDEV', `EXDEV: '${arg}' and '${dstArg}' are on different volumes (use cp, then rm)`)
     const vol = await s.volume(src)
     const to = dstIsDir ? posix.join(d.path, posix.basename(src.path)) : d.path
-    if (o.noClobber && await vol.lstat(to, { signal: s.signal }).then(() => true, () => false)) {
-      throw new CliError('EEXIST', `EEXIST: '${to}' exists (--no-clobber)`, { path: to })
-    }
+    // -n: an existing destination is left alone, quietly (coreutils; cp -n does the same)
+    if (o.noClobber && await vol.lstat(to, { signal: s.signal }).then(() => true, (err: unknown) => { if (code(err) === 'ENOENT') return false; throw err })) return
     await vol.rename(src.path, to, { signal: s.signal })
   })
 }
 
-export async function truncate (s: Session, targets: string[], o: { size: number, noCreate: boolean }): Promise<number> {
+/** truncate -s SIZE: absolute, or relative to each file's size (+N -N <N >N /N %N, as coreutils). */
+export async function truncate (s: Session, targets: string[], o: { size: SizeChange, noCreate: boolean }): Promise<number> {
   return eachArg(s, 'truncate', targets, async arg => {
     const loc = s.remote(arg, 'truncate')
     const vol = await s.volume(loc)
+    const signal = s.signal
+    let size = 0
     try {
-      await vol.truncate(loc.path, o.size, { signal: s.signal })
+      size = (await vol.stat(loc.path, { signal })).size
     } catch (err) {
       if (code(err) !== 'ENOENT') throw err
       if (o.noCreate) return
-      await vol.writeFile(loc.path, '', { flag: 'wx', signal: s.signal })
-      await vol.truncate(loc.path, o.size, { signal: s.signal })
+      // a missing file is created and counts as empty
+      await vol.writeFile(loc.path, '', { flag: 'wx', signal }).catch((e: unknown) => { if (code(e) !== 'EEXIST') throw e })
     }
+    const want = applySizeChange(o.size, size)
+    if (want !== size || o.size.op === '=') await vol.truncate(loc.path, want, { signal })
   })
 }
 
