@@ -14,7 +14,7 @@ import { XdrWriter } from './xdr/writer.js'
 import type { XdrReader } from './xdr/reader.js'
 import type { Proc, ProcArgs, Program, ProgramRef } from './programs/program.js'
 import { TLSSocket } from 'node:tls'
-import { certCommonName, classifyTlsError, looksLikeTls, tlsError } from './tls.js'
+import { certCommonName, classifyTlsError, keepMessagesApart, looksLikeTls, tlsError } from './tls.js'
 import { callEndChannel, callStartChannel, callbackChannel, opStatus } from './diagnostics.js'
 import type { RpcCallEvent, RpcCallbackEvent } from './diagnostics.js'
 
@@ -189,6 +189,8 @@ export class RpcClient extends EventEmitter {
     this.#decoder = reader?.decoder ?? new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes })
     this.#outbox = new Outbox(socket)
     if (socket instanceof TLSSocket) {
+      this.#outbox.separateMessages = true
+      keepMessagesApart(socket)
       const own = socket.getCertificate()
       this.#tlsName = own !== null && 'subject' in own ? certCommonName(own.subject) || undefined : undefined
     }
@@ -636,7 +638,7 @@ export class RpcClient extends EventEmitter {
       const f = classifyTlsError(cause)
       if (f !== undefined) return tlsError(f, { peer: this.peer, ourName: this.#tlsName, when: 'after the handshake' }, cause)
       if (!this.#answered) {
-        return tlsError({ tlsReason: 'closed', rejectedBy: 'unknown' }, { peer: this.peer, ourName: this.#tlsName, when: 'right after the handshake, before answering' }, cause)
+        return tlsError({ tlsReason: 'closed', rejectedBy: 'unknown' }, { peer: this.peer, ourName: this.#tlsName, when: 'right after the handshake, before answering: it probably refused our certificate (see its log and CA list)' }, cause)
       }
       return undefined
     }
@@ -647,7 +649,7 @@ export class RpcClient extends EventEmitter {
   #tlsRequired (cause: unknown): GlusterError | undefined {
     const first = this.#firstBytes ?? this.#reader?.firstBytes
     if (this.#answered || this.socket instanceof TLSSocket || first === undefined || !looksLikeTls(first)) return undefined
-    return tlsError({ tlsReason: 'tls-required', rejectedBy: 'server' }, { peer: this.peer, when: '(it answered our plaintext with a TLS record)' }, cause)
+    return tlsError({ tlsReason: 'tls-required', rejectedBy: 'server' }, { peer: this.peer, when: '(it answered our plaintext with a TLS record): turn TLS on for this connection' }, cause)
   }
 
 

@@ -230,13 +230,13 @@ export function tlsError (f: TlsFailure, ctx: TlsErrorContext, cause?: unknown):
 function hint (f: TlsFailure): string {
   switch (f.tlsReason) {
     case 'unknown-ca': return f.rejectedBy === 'server'
-      ? '; the server\'s CA list (ssl-ca-list, default glusterfs.ca) must hold the CA of our certificate'
+      // OpenSSL sends this alert for a chain over the verify depth too
+      ? '; the server\'s CA list (ssl-ca-list, default glusterfs.ca) must hold the CA of our certificate, and our chain must not have more intermediate CAs than its certificate depth allows'
       : '; our CA list must hold the CA of the server\'s certificate (GlusterFS: glusterfs.ca)'
     case 'chain-too-long': return '; raise ssl.certificate-depth (or the secure-access file\'s ssl-cert-depth)'
     case 'cn-not-allowed': return '; add our CN to the volume\'s auth.ssl-allow'
     case 'not-tls': return '; the server does not have TLS on for this connection (client.ssl/server.ssl, or /var/lib/glusterd/secure-access on the server)'
-    case 'tls-required': return '; turn management TLS on (tls.management, or /var/lib/glusterd/secure-access on this host) or I/O TLS in the volfile'
-    case 'closed': return '; the server probably refused our certificate (check its log and CA list)'
+    // closed, tls-required, timeout: the caller knows which connection it was and says what to check
     default: return ''
   }
 }
@@ -260,6 +260,20 @@ export function intermediateCount (socket: tls.TLSSocket): number {
   // n certificates: the leaf, n-2 intermediates and the self-signed anchor (a self-signed leaf
   // trusted directly is a chain of 1)
   return Math.max(0, n - 2)
+}
+
+/**
+ * Make every write() of a TLS socket its own SSL_write, so that a TLS record never holds bytes of
+ * two RPC messages (the caller must not join messages into one chunk either: Outbox's
+ * `separateMessages`). GlusterFS reads one RPC message per poll-in event
+ * (socket.c socket_event_poll_in) and re-arms epoll; bytes of the next message already decrypted
+ * into OpenSSL's buffer wake nobody, so that message would wait until more bytes arrived on the
+ * socket (seen on the real cluster: calls answered only when the next call came, 10 s later).
+ * GlusterFS itself writes each iovec with its own SSL_write. Node joins the chunks of a writev
+ * into one SSL_write, so writev is turned off for this socket: chunks go one by one.
+ */
+export function keepMessagesApart (socket: tls.TLSSocket): void {
+  (socket as unknown as { _writev: unknown })._writev = null
 }
 
 /** True when `b` starts like a TLS record (a handshake or alert): what a TLS server answers plaintext with. */

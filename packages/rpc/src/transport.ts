@@ -194,9 +194,12 @@ function connectOnce (peer: PeerAddress, label: string, opts: ConnectOptions): P
       socket.destroy()
       reject(err)
     }
-    const tlsFail = (cause: unknown, when?: string): void => {
-      const f = classifyTlsError(cause) ?? { tlsReason: 'closed' as const, rejectedBy: 'unknown' as const }
+    const tlsFail = (cause: unknown): void => {
+      const known = classifyTlsError(cause)
+      const f = known ?? { tlsReason: 'closed' as const, rejectedBy: 'unknown' as const }
       const peerName = f.rejectedBy === 'client' ? peerCn(socket) : undefined
+      // a server without TLS on this port reads our ClientHello as garbage and hangs up
+      const when = known === undefined ? 'during the TLS handshake: does the server have TLS on for this port (server.ssl, or secure-access for glusterd)?' : undefined
       fail(tlsError(f, { peer: label, ourName: ctx?.commonName, ...(peerName !== undefined ? { peerName } : {}), ...(when !== undefined ? { when } : {}) }, cause))
     }
     const onTcp = (): void => { tcpUp = true }

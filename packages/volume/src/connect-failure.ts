@@ -16,7 +16,10 @@ export function connectFailure (volume: string, down: readonly DownBrick[], noQu
   const errs = down.map(b => b.lastError)
   const first = errs[0]
   if (!(first instanceof GlusterError) || !refusedForGood(first) || !errs.every(e => e instanceof GlusterError && e.code === first.code)) return noQuorum
-  const e = new GlusterError(first.code, `${first.code}: volume ${volume}: ${down.length} brick(s) refused: ${first.message.replace(/^EGLUSTER_TLS(_CONFIG)?: /, '')}`,
+  // a call's error wraps the connection's: tell that one
+  let root: GlusterError = first
+  while (root.cause instanceof GlusterError && root.cause.code === first.code) root = root.cause
+  const e = new GlusterError(first.code, `${first.code}: volume ${volume}: ${down.length} brick(s) down: ${root.message.replace(/^EGLUSTER_TLS(_CONFIG)?: /, '')}`,
     { syscall: 'connect', path: volume, ...(first.peer !== undefined ? { peer: first.peer } : {}), brick: first.brick ?? down[0]!.label }, { cause: noQuorum })
   return Object.assign(e, { tlsReason: first.tlsReason, rejectedBy: first.rejectedBy })
 }
