@@ -5,7 +5,7 @@
 // management TLS is on, whatever its port (glusterfsd-mgmt.c adds ssl-enabled to it). Unix sockets
 // never. Management TLS is on when /var/lib/glusterd/secure-access exists (api/src/glfs.c:
 // glfs_volumes_init), which also gives the certificate depth of every connection.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   GLUSTER_TLS_CERT_DEPTH, GlusterError, createTlsContext, tlsConfigError, tlsError,
@@ -49,11 +49,14 @@ export interface VolumeTlsOptions {
 
 export const SECURE_ACCESS_FILE = '/var/lib/glusterd/secure-access'
 /**
- * Where an installed GlusterFS looks for glusterfs.{pem,key,ca}: its build's OPENSSLDIR.
- * Debian and Ubuntu builds ≥ 10 use /usr/lib/ssl, Fedora/RHEL /etc/pki/tls, older and other
- * builds /etc/ssl. The first of these holding glusterfs.pem is used.
+ * Where GlusterFS builds look for glusterfs.{pem,key,ca} (their OPENSSLDIR at build time): Debian's
+ * 10.3 /usr/lib/ssl, bookworm-backports' 11.1 /etc/ssl (both read from their socket.so),
+ * Fedora/RHEL /etc/pki/tls. On a host without GlusterFS the first of these holding glusterfs.pem
+ * is used; with GlusterFS installed, the directory compiled into it (installedGlusterTlsDir).
  */
-export const DEFAULT_TLS_DIRS = ['/usr/lib/ssl', '/etc/pki/tls', '/etc/ssl']
+export const DEFAULT_TLS_DIRS = ['/usr/lib/ssl', '/etc/ssl', '/etc/pki/tls']
+/** Where GlusterFS's socket transport is installed: <lib>/[<arch>/]glusterfs/<version>/rpc-transport/socket.so */
+const GLUSTER_LIB_DIRS = ['/usr/lib', '/usr/lib64', '/usr/local/lib']
 export const TLS_ENV = {
   DIR: 'GLUSTER_TS_TLS_DIR',
   CA: 'GLUSTER_TS_TLS_CA',
@@ -99,7 +102,8 @@ export class TlsResolver {
   readonly #mgmtDepth: number | undefined
   readonly #cache = new Map<string, TlsContext>()
 
-  constructor (o: VolumeTlsOptions = {}, defaultDirs: readonly string[] = DEFAULT_TLS_DIRS) {
+  /** `defaultDirs`: where to look when nothing names the files (default: defaultTlsDirs()). */
+  constructor (o: VolumeTlsOptions = {}, defaultDirs: readonly string[] = defaultTlsDirs()) {
     this.#o = o
     this.#env = o.env ?? process.env
     this.#dirs = defaultDirs
@@ -178,6 +182,38 @@ export class TlsResolver {
     if (curve !== undefined) m.ecCurve = curve
     return m
   }
+}
+
+let installed: string | null | undefined
+
+/**
+ * The directory the GlusterFS installed here reads glusterfs.pem from: the path compiled into
+ * its socket transport. Undefined when GlusterFS is not installed. Read once per process.
+ */
+export function installedGlusterTlsDir (libDirs: readonly string[] = GLUSTER_LIB_DIRS): string | undefined {
+  if (installed !== undefined && libDirs === GLUSTER_LIB_DIRS) return installed ?? undefined
+  let found: string | null = null
+  const sub = (d: string): string[] => { try { return readdirSync(d) } catch { return [] } }
+  search: for (const lib of libDirs) {
+    // <lib>/glusterfs/<v> and <lib>/<arch>/glusterfs/<v>, newest version first
+    const bases = [join(lib, 'glusterfs'), ...sub(lib).map(a => join(lib, a, 'glusterfs'))]
+    for (const base of bases) {
+      for (const v of sub(base).sort().reverse()) {
+        let so: Buffer
+        try { so = readFileSync(join(base, v, 'rpc-transport', 'socket.so')) } catch { continue }
+        const m = /(\/[\x21-\x7e]+)\/glusterfs\.pem\0/.exec(so.toString('latin1'))
+        if (m !== null) { found = m[1]!; break search }
+      }
+    }
+  }
+  if (libDirs === GLUSTER_LIB_DIRS) installed = found
+  return found ?? undefined
+}
+
+/** The installed GlusterFS's directory if there is one, else DEFAULT_TLS_DIRS. */
+export function defaultTlsDirs (): string[] {
+  const d = installedGlusterTlsDir()
+  return d !== undefined ? [d] : [...DEFAULT_TLS_DIRS]
 }
 
 function nonEmpty (s: string | undefined): string | undefined {

@@ -5,7 +5,7 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TlsResolver, secureAccessDepth, ioTlsEnabled, buildClientGraph } from '@gluster-ts/volume'
+import { TlsResolver, secureAccessDepth, ioTlsEnabled, buildClientGraph, installedGlusterTlsDir } from '@gluster-ts/volume'
 import { tlsFixture, tlsFixturePath, type TlsFixture } from '../../../../test-cluster/tls-fixtures.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'gts-tls-'))
@@ -86,6 +86,22 @@ t.test('sources in order: option, environment, tls.dir, volfile, default directo
   t.same(r.forIo(volfileOpts).sources, { ca: join(b, 'glusterfs.ca'), cert: 'tls.cert option', key: 'tls.key option' })
   // management connections never read the volfile's paths (GlusterFS: issues #1114, #2684)
   t.equal(new TlsResolver({ ...base, management: true, env: {} }, [empty, dflt]).forManagement()?.commonName, 'gts-test-client')
+})
+
+t.test('the directory an installed GlusterFS reads: the path compiled into its socket.so', async t => {
+  const lib = join(tmp, 'lib')
+  const so = (arch: string, v: string, path: string): void => {
+    const d = join(lib, arch, 'glusterfs', v, 'rpc-transport')
+    mkdirSync(d, { recursive: true })
+    // what strings(1) shows in Debian's builds: the three paths among other NUL-terminated text
+    writeFileSync(join(d, 'socket.so'), Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1]), Buffer.from(`ssl-own-cert\0${path}/dhparam.pem\0${path}/glusterfs.pem\0${path}/glusterfs.key\0`), Buffer.alloc(64)]))
+  }
+  t.equal(installedGlusterTlsDir([lib]), undefined, 'no GlusterFS')
+  so('x86_64-linux-gnu', '10.3', '/usr/lib/ssl')
+  t.equal(installedGlusterTlsDir([lib]), '/usr/lib/ssl')
+  so('x86_64-linux-gnu', '11.1', '/etc/ssl')
+  t.equal(installedGlusterTlsDir([lib]), '/etc/ssl', 'the newest version installed')
+  t.equal(installedGlusterTlsDir([join(tmp, 'absent')]), undefined)
 })
 
 t.test('missing or bad material is EGLUSTER_TLS_CONFIG naming the file', async t => {
