@@ -11,6 +11,7 @@ import { report } from './commands/common.js'
 import { bricks, cat, du, ls, stat, sum, tail, volfile } from './commands/read.js'
 import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
 import { cp } from './commands/cp.js'
+import { tlsFlags, tlsOptions } from './tls-flags.js'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
 // when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
 const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
@@ -209,7 +210,7 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
 
 /** The yargs parser (exported for docs and tests). */
 export function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Argv {
-  const y = yargs([...argv])
+  const y = tlsFlags(yargs([...argv])
     .scriptName('gluster-ts')
     .usage('$0 <command> [options]\n\nGlusterFS from the shell, no mount needed.')
     .option('servers', { type: 'string', describe: 'volfile servers for gluster:///VOLUME/PATH URLs (env GLUSTER_TS_SERVERS)', global: true })
@@ -217,7 +218,7 @@ export function parser (argv: readonly string[], pick: (r: Run) => void = () => 
     .option('progress', { type: 'boolean', default: true, describe: 'progress bar on stderr when it is a terminal (--no-progress)', global: true })
     .option('timeout', { type: 'number', default: 10000, describe: 'connect deadline, ms (env GLUSTER_TS_TIMEOUT)', global: true })
     .option('trace', { type: 'boolean', default: false, describe: 'print every RPC call on stderr', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'stack traces with errors', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'stack traces with errors', global: true }))
     .help('help')
     .alias('help', 'H')
     .version(false)
@@ -274,7 +275,15 @@ export async function main (argv: readonly string[], io: Io = defaultIo()): Prom
     process.on('SIGTERM', onSig)
   }
   const envTimeout = io.env.GLUSTER_TS_TIMEOUT
+  let tls
+  try {
+    tls = tlsOptions(a, io.env)
+  } catch (err) {
+    io.stderr.write(`gluster-ts ${command}: EUSAGE: ${(err as Error).message}\n`)
+    return EXIT.USAGE
+  }
   const opts: GlobalOptions = {
+    tls,
     servers: splitServers(a.servers !== undefined ? String(a.servers) : io.env.GLUSTER_TS_SERVERS),
     json: a.json === true,
     debug: a.debug === true,

@@ -10,6 +10,7 @@ import type { Session } from '../session.js'
 import { CliError, EXIT } from '../errors.js'
 import { parseLocation } from '../url.js'
 import { report } from './common.js'
+import { withTls } from '../tls-flags.js'
 
 export interface ServeOptions {
   mounts: string[]
@@ -103,7 +104,7 @@ export async function serve (s: Session, o: ServeOptions): Promise<number> {
       if (o.mounts.length === 0) throw new CliError('EUSAGE', 'serve needs a mount (PREFIX=gluster://HOST/VOLUME), --config FILE or --demo')
       opts = { mounts: o.mounts.map(m => mountFromArg(m, s.opts.servers !== undefined ? { servers: s.opts.servers } : {})) }
     }
-    opts = { ...opts, host: o.host, port: o.port, workers: o.workers }
+    opts = { ...opts, host: o.host, port: o.port, workers: o.workers, mounts: opts.mounts.map(m => withTls(m, s.opts.tls)) }
     const server = await startGatewayServer(opts)
     s.err(`gluster-ts serve: listening on ${server.url}/ (${opts.mounts.map(m => `${m.mountpoint} → ${m.volume}`).join(', ')})\n`)
     await waitForAbort(s.signal)
