@@ -5,13 +5,29 @@
 // every refusal is a typed EGLUSTER_TLS that names the server and the reason, within seconds.
 // The suite leaves the cluster as it found it (tls-down in teardown).
 import t, { type Test } from 'tap'
-import { rm, readFile, writeFile } from 'node:fs/promises'
+import { rm, readFile, writeFile, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Volume, type VolumeOptions } from '@gluster-ts/volume'
 import { GlusterError } from '@gluster-ts/rpc'
+import { loadGatewayConfig, startGatewayServer } from '@gluster-ts/http'
 import { loadRealCluster } from '../test-cluster/real/index.js'
 import { writeTree, checkTree } from './volume-read-checks.js'
 import { checkWriteOps } from './volume-write-checks.js'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { BIN, binMissing, gts } from './cli-helpers.js'
+
+const exec = promisify(execFile)
+
+/** The first fenced block of `lang` after the heading `heading` in a docs/ page. */
+async function docBlock (page: string, heading: string, lang: string): Promise<string> {
+  const md = await readFile(new URL(`../docs/${page}`, import.meta.url), 'utf8')
+  const at = md.indexOf(`\n${heading}\n`)
+  const open = md.indexOf(`\n\`\`\`${lang}\n`, at)
+  if (at < 0 || open < 0) throw new Error(`docs/${page}: no \`\`\`${lang} block under '${heading}'`)
+  return md.slice(open + lang.length + 5, md.indexOf('\n```', open + 4))
+}
 
 const cluster = loadRealCluster()
 if ('skip' in cluster) {
@@ -67,6 +83,54 @@ if ('skip' in cluster) {
     t.same((await plain.stat('/')).isDirectory(), true)
   })
 
+  t.test('the CLI (flags and environment) and the gateway (docs/http.md\'s TLS mount) on voltls', async t => {
+    const mnt = await cluster.mount('voltls')
+    const name = `${top}-surfaces.txt`
+    t.teardown(() => rm(join(mnt, name), { force: true }))
+    const url = `gluster://${servers.join(',')}/voltls/${name}`
+    const missing = binMissing()
+    if (missing !== undefined) throw new Error(missing)
+    let r = await gts(['put', url, '--tls-dir', `${tlsDir}/client`], { input: 'from the CLI\n' })
+    t.equal(r.code, 0, r.stderr)
+    t.equal(await readFile(join(mnt, name), 'utf8'), 'from the CLI\n', 'FUSE reads what gluster-ts put wrote')
+    r = await gts(['cat', url], { env: { GLUSTER_TS_TLS_DIR: `${tlsDir}/client`, GLUSTER_TS_TLS_MGMT: 'off' } })
+    t.equal(r.stdout.toString(), 'from the CLI\n', 'GLUSTER_TS_TLS_DIR')
+    r = await gts(['cat', url, '--tls-dir', `${tlsDir}/outsider`, '--timeout', '8000'])
+    t.equal(r.code, 6, 'status 6 (unavailable)')
+    t.match(r.stderr, /EGLUSTER_TLS: .*refused our certificate \(CN 'gts-outsider'\): CN not allowed/)
+
+    // the commands of docs/cli.md "TLS", pointed at this cluster (gluster-ts on PATH is the built one)
+    await writeFile(join(mnt, 'motd'), 'motd over TLS\n')
+    t.teardown(() => rm(join(mnt, 'motd'), { force: true }))
+    const bin = await mkdtemp(join(tmpdir(), 'gts-tls-bin-'))
+    t.teardown(() => rm(bin, { recursive: true, force: true }))
+    await writeFile(join(bin, 'gluster-ts'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 })
+    for (const line of (await docBlock('cli.md', '### TLS', 'sh')).split('\n')) {
+      const cmd = line.replaceAll('/etc/gluster-ts/tls', `${tlsDir}/client`).replaceAll('gluster://gl1/secure/', `gluster://${servers[0]}/voltls/`)
+      const out = await exec('sh', ['-c', cmd], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, timeout: 60_000 })
+      t.ok(cmd.includes(' ls ') ? out.stdout.includes('motd') : out.stdout === 'motd over TLS\n', `docs/cli.md: ${line}`)
+    }
+
+    // the YAML of docs/http.md "TLS mounts", pointed at this cluster
+    const yaml = (await docBlock('http.md', '### TLS mounts', 'yaml'))
+      .replace('[gl1, gl2, gl3]', `[${servers.join(', ')}]`)
+      .replace('/etc/gluster-ts/tls', `${tlsDir}/client`)
+      .replace('port: 8080', 'port: 0\nworkers: 1\naccessLog: false')
+    const dir = await mkdtemp(join(tmpdir(), 'gts-tls-gw-'))
+    t.teardown(() => rm(dir, { recursive: true, force: true }))
+    await writeFile(join(dir, 'gateway.yaml'), yaml)
+    const srv = await startGatewayServer(await loadGatewayConfig(join(dir, 'gateway.yaml')))
+    t.teardown(() => srv.close())
+    let res: Response | undefined
+    for (let i = 0; i < 50; i++) {
+      res = await fetch(`${srv.url}/secure/${name}`)
+      if (res.status !== 503) break
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+    t.equal(res?.status, 200)
+    t.equal(await res?.text(), 'from the CLI\n', 'the gateway serves the TLS volume')
+  })
+
   t.test('management TLS off: every refusal is typed and quick', async t => {
     let e = await refused(t, connect('voltls', 'outsider'))
     t.equal(e.tlsReason, 'cn-not-allowed')
@@ -114,6 +178,18 @@ if ('skip' in cluster) {
       t.equal(vol.managementTls, true)
       await checkTree(t, vol, mnt, `${top}/fuse`, files)
       await checkWriteOps(t, vol, mnt, `${top}/ours`)
+    })
+
+    await t.test('docs/volume.md\'s TLS example, against this cluster', async t => {
+      const code = (await docBlock('volume.md', '## TLS', 'ts'))
+        .replace("['gl1', 'gl2']", JSON.stringify(servers))
+        .replace("'secure'", "'voltls'")
+        .replace('/etc/gluster-ts/tls', `${tlsDir}/client`)
+      const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...a: string[]) => (...x: unknown[]) => Promise<Volume>
+      const vol = await new AsyncFunction('Volume', `${code}\nreturn vol`)(Volume)
+      t.teardown(() => vol.close())
+      t.equal(vol.managementTls, true)
+      t.ok((await vol.stat('/')).isDirectory())
     })
 
     await t.test('a node\'s secure-access file turns it on as libgfapi does; a plaintext volume works over it', async t => {
