@@ -10,7 +10,7 @@ export const ERROR_CODES = [
   'EPERM', 'ENOENT', 'EIO', 'EBADF', 'EAGAIN', 'ENOMEM', 'EACCES', 'EBUSY', 'EEXIST', 'EXDEV',
   'ENOTDIR', 'EISDIR', 'EINVAL', 'EFBIG', 'ENOSPC', 'EROFS', 'EMLINK', 'ENAMETOOLONG', 'ENOSYS',
   'ENOTEMPTY', 'ELOOP', 'ENODATA', 'EOPNOTSUPP', 'ENOTCONN', 'ETIMEDOUT', 'ECONNREFUSED', 'ESTALE',
-  'EDQUOT', 'EREMOTEIO',
+  'EDQUOT', 'EREMOTEIO', 'ERANGE', 'E2BIG',
   // an errno number outside our table
   'EGLUSTER_ERRNO',
   // client side
@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'EGLUSTER_CONNECTION_LOST', 'ABORT_ERR',
   // TLS (tls.ts): a handshake, verification or CN refusal; our own certificate material
   'EGLUSTER_TLS', 'EGLUSTER_TLS_CONFIG',
+  // server side (RpcServer limits)
+  'EGLUSTER_LIMIT',
   // volume layer (packages/volume)
   'EGLUSTER_VOLFILE', 'EGLUSTER_UNSUPPORTED', 'EGLUSTER_PRIVILEGED_PORT',
 ] as const
