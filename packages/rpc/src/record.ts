@@ -35,6 +35,7 @@ export const DEFAULT_EAGER_RECORD_BYTES = 4 * 1024 * 1024
  * is those 4 bytes alone.
  */
 const PLACE_PEEK_BYTES = 1024
+/**
  * push(): what an unfinished record may pin. A piece of it at least this long that is at least
  * half of the chunk it came in is kept as a view of that chunk (no copy: a WRITE's payload
  * arriving in 64 KiB socket reads); anything else is copied, so a peer trickling a record in
