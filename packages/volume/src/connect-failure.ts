@@ -1,25 +1,33 @@
-// Why Volume.connect could not reach enough bricks, said with the most useful code: when every
-// brick that is down refused our TLS connection, the error is that EGLUSTER_TLS (naming a brick
-// and the TLS reason), not a bare EGLUSTER_NO_QUORUM.
+// Why Volume.connect could not reach enough bricks, said with the most useful code: when a brick
+// that is down refused us (its auth at SETVOLUME, our source port, or TLS), the error is that
+// brick's code (EGLUSTER_AUTH, EGLUSTER_PRIVILEGED_PORT, EGLUSTER_TLS naming the TLS reason…), not
+// a bare EGLUSTER_NO_QUORUM: retrying will not change the answer.
 import { GlusterError } from '@gluster-ts/rpc'
 
 interface DownBrick { label: string, lastError: Error | undefined }
 
-/** A failure retrying cannot fix: a TLS refusal or bad certificate material (a handshake that merely timed out may). */
+/**
+ * A refusal retrying cannot fix: the brick's auth said no, or TLS refused us, or our own
+ * certificate material is bad. A TLS handshake that merely timed out may succeed next time.
+ */
 export function refusedForGood (err: Error | undefined): boolean {
   if (!(err instanceof GlusterError)) return false
-  return err.code === 'EGLUSTER_TLS_CONFIG' || (err.code === 'EGLUSTER_TLS' && err.tlsReason !== 'timeout')
+  switch (err.code) {
+    case 'EGLUSTER_AUTH': case 'EGLUSTER_PRIVILEGED_PORT': case 'EGLUSTER_TLS_CONFIG': return true
+    case 'EGLUSTER_TLS': return err.tlsReason !== 'timeout'
+    default: return false
+  }
 }
 
-/** `noQuorum`, or the TLS error every down brick failed with (its `cause` is `noQuorum`). */
-export function connectFailure (volume: string, down: readonly DownBrick[], noQuorum: GlusterError): GlusterError {
-  const errs = down.map(b => b.lastError)
-  const first = errs[0]
-  if (!(first instanceof GlusterError) || !refusedForGood(first) || !errs.every(e => e instanceof GlusterError && e.code === first.code)) return noQuorum
-  // a call's error wraps the connection's: tell that one
-  let root: GlusterError = first
-  while (root.cause instanceof GlusterError && root.cause.code === first.code) root = root.cause
-  const e = new GlusterError(first.code, `${first.code}: volume ${volume}: ${down.length} brick(s) down: ${root.message.replace(/^EGLUSTER_TLS(_CONFIG)?: /, '')}`,
-    { syscall: 'connect', path: volume, ...(first.peer !== undefined ? { peer: first.peer } : {}), brick: first.brick ?? down[0]!.label }, { cause: noQuorum })
+/**
+ * `noQuorum`, or, when a brick that is down refused us for good, an error with that brick's code,
+ * naming it (and its TLS reason), whose `cause` is the brick's error. `why` tells every short set.
+ */
+export function connectFailure (volume: string, down: readonly DownBrick[], why: string, noQuorum: GlusterError): GlusterError {
+  const refused = down.find(b => refusedForGood(b.lastError))
+  if (refused === undefined) return noQuorum
+  const first = refused.lastError as GlusterError
+  const e = new GlusterError(first.code, `volume ${volume}: bricks refused the client: ${why}`,
+    { syscall: 'connect', path: volume, peer: first.peer, brick: first.brick ?? refused.label }, { cause: first })
   return Object.assign(e, { tlsReason: first.tlsReason, rejectedBy: first.rejectedBy })
 }

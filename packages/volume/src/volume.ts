@@ -453,8 +453,9 @@ export class Volume extends EventEmitter<UpcallEvents> {
       const all = [...g.bricks.values()]
       if (all.every(b => b.up)) return true
       const quorate = sets.every(s => s.upCount >= Math.max(1, s.spec.quorumCount))
-      if (!quorate && all.every(b => b.up || (b.failures > 0 && refusedForGood(b.lastError)))) return true
-      return quorate && all.every(b => b.up || b.failures > 0)
+      const tried = all.every(b => b.up || b.failures > 0)
+      // a brick that refused us will refuse again: like the FUSE client on AUTH_FAILED, give up
+      return tried && (quorate || all.some(b => !b.up && refusedForGood(b.lastError)))
     }
     if (!ready()) {
       await new Promise<void>(resolve => {
@@ -474,7 +475,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
     const short = sets.filter(s => s.upCount < Math.max(1, s.spec.quorumCount))
     if (short.length > 0) {
       const why = short.map(s => `${s.name}: ${s.upCount}/${s.children.length} up, needs ${Math.max(1, s.spec.quorumCount)} (${s.children.filter(c => !c.up).map(c => `${c.label}: ${c.lastError?.message ?? 'no answer'}`).join('; ')})`).join('; ')
-      throw connectFailure(this.#o.volume, short.flatMap(s => s.children.filter(c => !c.up)),
+      throw connectFailure(this.#o.volume, short.flatMap(s => s.children.filter(c => !c.up)), why,
         new GlusterError('EGLUSTER_NO_QUORUM', `volume ${this.#o.volume}: not enough bricks within ${timeoutMs} ms: ${why}`, { syscall: 'connect', path: this.#o.volume }))
     }
   }

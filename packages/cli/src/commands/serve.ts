@@ -124,6 +124,9 @@ export interface ClusterOptions {
   volume: string
   host: string
   brickProcesses: boolean
+  authAllow?: string | undefined
+  authReject?: string | undefined
+  allowInsecure?: boolean | undefined
 }
 
 /** The embedded cluster; prints what packages/server's gluster-ts-cluster prints, stops on Ctrl-C. */
@@ -142,6 +145,9 @@ export async function cluster (s: Session, o: ClusterOptions): Promise<number> {
     c = await startCluster({
       dir: o.dir, replica: o.replica, distribute: o.distribute, port: o.port, volume: o.volume, host: o.host,
       brickProcesses: o.brickProcesses, ...(o.arbiter !== undefined ? { arbiter: o.arbiter } : {}),
+      ...(o.authAllow !== undefined ? { authAllow: o.authAllow } : {}),
+      ...(o.authReject !== undefined ? { authReject: o.authReject } : {}),
+      ...(o.allowInsecure !== undefined ? { allowInsecure: o.allowInsecure } : {}),
     })
     s.out(`volume ${c.volume.name}\nvolfile-server ${c.volfileServer}\nurl gluster://${c.volfileServer}/${c.volume.name}/\n` +
       `mount: glusterfs --volfile-server=${c.host} --volfile-server-port=${c.port} --volfile-id=${c.volume.name} MOUNTPOINT\n`)
