@@ -40,6 +40,8 @@ export interface TlsMaterial {
 /** A secure context made once and shared by every connection of a client (or a server). */
 export interface TlsContext {
   readonly secureContext: tls.SecureContext
+  /** what secureContext was made from: a tls.Server makes its own context from these (it takes no secureContext) */
+  readonly options: Readonly<tls.SecureContextOptions>
   readonly certDepth: number
   /** the CN of our own certificate ('' when it has none) */
   readonly commonName: string
@@ -75,7 +77,7 @@ export function createTlsContext (m: TlsMaterial): TlsContext {
     }
     if (m.passphrase !== undefined) o.passphrase = m.passphrase
     const secureContext = tls.createSecureContext(o)
-    return { secureContext, certDepth, commonName, sources }
+    return { secureContext, options: o, certDepth, commonName, sources }
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { reason?: string }
     const what = /key|PEM|passphrase|decrypt/i.test(`${e.message} ${e.reason ?? ''}`)

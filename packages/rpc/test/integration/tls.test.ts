@@ -8,18 +8,12 @@ import { RpcClient, RpcServer, GlusterError, createTlsContext, type TlsContext }
 import { TestProgram, testHandlers } from './fixtures.js'
 import { tlsFixture, tlsIdentity, type TlsFixture } from '../../../../test-cluster/tls-fixtures.js'
 
-/** A TLS RPC server presenting `name`'s certificate and demanding a client certificate from `ca`. */
+/** A TLS RpcServer presenting `name`'s certificate and demanding a client certificate from `ca`. */
 async function tlsServer (t: Test, name: TlsFixture = 'server', ca: TlsFixture = 'ca'): Promise<string> {
-  const rpc = new RpcServer()
+  const rpc = new RpcServer({ tls: createTlsContext(tlsIdentity(name, ca)) })
   rpc.register(TestProgram, testHandlers)
-  const srv = tls.createServer({ ...tlsIdentity(name, ca), requestCert: true, rejectUnauthorized: true }, s => { rpc.handleSocket(s) })
-  srv.on('tlsClientError', () => {})
-  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    await rpc.close({ timeoutMs: 100 })
-    await new Promise<void>(resolve => srv.close(() => { resolve() }))
-  })
-  return `127.0.0.1:${(srv.address() as net.AddressInfo).port}`
+  t.teardown(() => rpc.close({ timeoutMs: 100 }))
+  return rpc.listen(0, '127.0.0.1')
 }
 
 function ctx (name: TlsFixture = 'client', ca: TlsFixture = 'ca', certDepth?: number): TlsContext {
