@@ -3,6 +3,7 @@
 // the CA list within the certificate depth, its CN as the connection's tlsName; anything else is
 // closed and counted, never served.
 import t from 'tap'
+import type { Test } from 'tap'
 import net from 'node:net'
 import tls from 'node:tls'
 import { RpcClient, RpcServer, GlusterError, createTlsContext, type ServerConnection } from '@gluster-ts/rpc'
@@ -17,7 +18,6 @@ async function server (t: Test, certDepth?: number): Promise<{ rpc: RpcServer, a
   t.teardown(() => rpc.close({ timeoutMs: 100 }))
   return { rpc, address: await rpc.listen(0, '127.0.0.1'), conns }
 }
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
 const client = (address: string, who: TlsFixture, ca: TlsFixture = 'ca', certDepth?: number): Promise<RpcClient> =>
   RpcClient.connect(address, { connectTimeoutMs: 20_000, tls: createTlsContext({ ...tlsIdentity(who, ca), ...(certDepth !== undefined ? { certDepth } : {}) }) })
