@@ -201,8 +201,11 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' })
     .option('auth-allow', { type: 'string', describe: 'addresses allowed (default 127.0.0.1,::1; * = any)' })
     .option('auth-reject', { type: 'string', describe: 'addresses refused, even with credentials' })
-    .option('allow-insecure', { type: 'string', choices: ['on', 'off'], describe: 'off: refuse calls from source ports >= 1024' }),
-  [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/']],
+    .option('allow-insecure', { type: 'string', choices: ['on', 'off'], describe: 'off: refuse calls from source ports >= 1024' })
+    .option('tls', { type: 'boolean', default: false, describe: 'serve TLS (client.ssl, server.ssl on) with the certificates of --tls-dir/--tls-cert/--tls-key/--tls-ca; --tls-mgmt on: glusterd too' })
+    .option('ssl-allow', { type: 'string', describe: 'with --tls: client certificate CNs the bricks accept (auth.ssl-allow; globs)' }),
+  [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/'],
+    ['$0 cluster --dir /tmp/demo --port 24100 --tls --tls-dir /etc/ssl/gts --ssl-allow client1', 'TLS: DIR holds glusterfs.pem, .key, .ca']],
   async (s, a) => (await serving()).cluster(s, {
     dir: String(a.dir), replica: num(a.replica, '--replica'), distribute: num(a.distribute, '--distribute'),
     arbiter: a.arbiter !== undefined ? num(a.arbiter, '--arbiter') : undefined, port: num(a.port, '--port'),
@@ -210,6 +213,7 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     authAllow: a['auth-allow'] !== undefined ? String(a['auth-allow']) : undefined,
     authReject: a['auth-reject'] !== undefined ? String(a['auth-reject']) : undefined,
     allowInsecure: a['allow-insecure'] !== undefined ? a['allow-insecure'] === 'on' : undefined,
+    tls: a.tls === true, sslAllow: a['ssl-allow'] !== undefined ? String(a['ssl-allow']) : undefined,
   }))
   return y
 }
