@@ -2,6 +2,7 @@
 // (`gluster-ts cluster`), with the real FUSE client mounting that cluster as the oracle; and
 // `gluster-ts serve --demo`, the README's quick start, answered over HTTP.
 import t from 'tap'
+import type { Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -40,10 +41,10 @@ t.test('serve --demo: an embedded cluster with sample files behind the gateway, 
 })
 
 const fuse = fuseSkipReason()
-t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle', { skip: missing ?? fuse }, async t => {
-  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-emb-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const c = gtsSpawn(['cluster', '--dir', join(dir, 'cluster'), '--port', '0', '--replica', '3', '--volume', 'emb'])
+
+/** `gluster-ts cluster --port 0 --replica 3 ARGS…`, stopped in t's teardown; resolves once it printed `ready`. */
+async function cliCluster (t: Test, args: string[]): Promise<ReturnType<typeof gtsSpawn>> {
+  const c = gtsSpawn(['cluster', '--port', '0', '--replica', '3', ...args])
   t.teardown(async () => {
     if (c.proc.exitCode === null) {
       c.proc.kill('SIGTERM')
@@ -51,6 +52,12 @@ t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle
     }
   })
   await until('cluster ready', 60_000, () => /^ready$/m.test(c.stdout()) || c.proc.exitCode !== null)
+  return c
+}
+t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle', { skip: missing ?? fuse }, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-emb-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const c = await cliCluster(t, ['--dir', join(dir, 'cluster'), '--volume', 'emb'])
   const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
   const [host, port] = (/^volfile-server (\S+):(\d+)$/m.exec(c.stdout()) ?? []).slice(1)
   t.ok(url !== undefined && port !== undefined, c.stdout() + c.stderr())
@@ -131,15 +138,7 @@ t.test('cluster --tls: the CLI serves TLS with management TLS and auth.ssl-allow
   const dir = await mkdtemp(join(tmpdir(), 'gts-cli-tls-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const id = (who: TlsFixture): string[] => ['--tls-cert', tlsFixturePath(who), '--tls-key', tlsFixturePath(who, 'key'), '--tls-ca', tlsFixturePath('ca'), '--tls-mgmt', 'on']
-  const c = gtsSpawn(['cluster', '--dir', join(dir, 'cluster'), '--port', '0', '--replica', '3', '--volume', 'sec',
-    '--tls', '--ssl-allow', 'gts-test-client', ...id('server')])
-  t.teardown(async () => {
-    if (c.proc.exitCode === null) {
-      c.proc.kill('SIGTERM')
-      await c.exited
-    }
-  })
-  await until('cluster ready', 60_000, () => /^ready$/m.test(c.stdout()) || c.proc.exitCode !== null)
+  const c = await cliCluster(t, ['--dir', join(dir, 'cluster'), '--volume', 'sec', '--tls', '--ssl-allow', 'gts-test-client', ...id('server')])
   const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
   t.ok(url !== undefined, c.stdout() + c.stderr())
   const put = await gts(['put', `${url!}/a.txt`, ...id('client')], { input: 'over TLS\n' })
