@@ -16,8 +16,13 @@
 // Data is written once through the FUSE mount under /gts-bench-read/ and kept for later runs
 // (BENCH_READ_CLEANUP=1 removes it at the end). Bounded: ROUNDS rounds of each, fixed file counts.
 //
+// BENCH_READ_TLS=1 runs the same on the TLS volume voltls (`cluster.sh tls-up` first; management
+// TLS as the cluster has it): our client with the cluster's client certificate, FUSE with its own
+// (docs/volume.md "TLS"); the table goes to a "TLS volume" section at the end of read.md.
+//
 //   pnpm bench:read                        # ROUNDS=3
 //   BENCH_READ_ROUNDS=1 BENCH_READ_SWEEP=0 pnpm bench:read
+//   BENCH_READ_TLS=1 pnpm bench:read
 import { existsSync, statSync, readdirSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, open } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
@@ -32,7 +37,8 @@ import { realClusterOrExit, run } from './lib/shell.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_READ_ROUNDS ?? 3)))
-const SWEEP = process.env.BENCH_READ_SWEEP !== '0'
+const TLS = process.env.BENCH_READ_TLS === '1'
+const SWEEP = process.env.BENCH_READ_SWEEP !== undefined ? process.env.BENCH_READ_SWEEP !== '0' : !TLS
 const BIG = 1 << 30
 const SMALL_N = 1000
 const SMALL_SIZE = 4096
@@ -41,6 +47,14 @@ const MB = 1e6
 
 const cluster: RealCluster = realClusterOrExit('read')
 const servers = cluster.nodes.map(n => n.ip)
+const tlsInfo = cluster.info.tls
+if (TLS && (tlsInfo === undefined || tlsInfo === null)) {
+  console.error('bench/read: BENCH_READ_TLS=1 needs the TLS volume: test-cluster/real/cluster.sh tls-up')
+  process.exit(1)
+}
+/** the volume read, and how our client connects to it */
+const VOL = TLS ? tlsInfo!.volume : 'vol1'
+const volOpts = TLS ? { tls: { dir: `${tlsInfo!.dir}/client`, management: tlsInfo!.mgmt } } : {}
 
 function sh (cmd: string, args: string[], timeoutMs = 120_000): Promise<{ stdout: string, stderr: string }> {
   return run(cmd, args, timeoutMs)
@@ -144,7 +158,7 @@ async function ddFuse (file: string): Promise<number> {
 
 async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream'): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
   jsDir ??= compileLibrary()
-  const arg = JSON.stringify({ servers, volume: 'vol1', path: `/${DIR}/1g.bin`, opts, mode })
+  const arg = JSON.stringify({ servers, volume: VOL, path: `/${DIR}/1g.bin`, opts: { ...volOpts, ...opts }, mode })
   const { stdout } = await sh(process.execPath, [join(jsDir, 'stream.js'), arg], 600_000)
   const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mbs: number, startMiB: number, peakMiB: number, bytes: number }
   if (r.bytes !== BIG) throw new Error(`stream gave ${r.bytes} bytes, want ${BIG}`)
@@ -154,7 +168,7 @@ async function oursStream (opts: { readChunkBytes?: number, readWindow?: number 
 const names = Array.from({ length: SMALL_N }, (_, i) => `f${String(i).padStart(4, '0')}`)
 
 async function oursSmall (): Promise<number> {
-  const vol = await Volume.connect({ servers, volume: 'vol1' })
+  const vol = await Volume.connect({ servers, volume: VOL, ...volOpts })
   try {
     const t0 = performance.now()
     let bytes = 0
@@ -168,8 +182,8 @@ async function oursSmall (): Promise<number> {
 }
 
 async function fuseSmall (mnt: string): Promise<number> {
-  await cluster.umount('vol1')
-  mnt = await cluster.mount('vol1')
+  await cluster.umount(VOL)
+  mnt = await cluster.mount(VOL)
   const t0 = performance.now()
   let bytes = 0
   for (const n of names) bytes += (await readFile(join(mnt, DIR, 'small', n))).length
@@ -179,10 +193,10 @@ async function fuseSmall (mnt: string): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const m = printMachine('bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS 10, vol1 replica 3')
+  const m = printMachine(`bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS, ${VOL} replica 3${TLS ? ' (TLS)' : ''}`)
   const gv = (await sh('glusterfs', ['--version'])).stdout.split('\n')[0] ?? ''
   console.log(`${gv} | rounds ${ROUNDS}`)
-  let mnt = await cluster.mount('vol1')
+  let mnt = await cluster.mount(VOL)
   await ensureData(mnt)
   const big = join(mnt, DIR, '1g.bin')
   // a quick sanity read of the same bytes through both paths
@@ -191,7 +205,7 @@ async function main (): Promise<void> {
     const want = Buffer.alloc(65536)
     await fh.read(want, 0, want.length, 123_456_789)
     await fh.close()
-    const vol = await Volume.connect({ servers, volume: 'vol1' })
+    const vol = await Volume.connect({ servers, volume: VOL, ...volOpts })
     const parts: Buffer[] = []
     for await (const c of vol.createReadStream(`/${DIR}/1g.bin`, { start: 123_456_789, end: 123_456_789 + 65535 })) parts.push(c as Buffer)
     await vol.close()
@@ -203,24 +217,24 @@ async function main (): Promise<void> {
   const ours: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
   const piped: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
   for (let r = 0; r < ROUNDS; r++) {
-    await cold('vol1')
+    await cold(VOL)
     dd.push(await ddFuse(big))
-    await cold('vol1')
+    await cold(VOL)
     ours.push(await oursStream()) // the defaults: 1 MiB READs, 4 in flight
-    await cold('vol1')
+    await cold(VOL)
     piped.push(await oursStream({}, 'pipe'))
     const o = ours.at(-1)!
     const p = piped.at(-1)!
     console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, createReadStream ${fmtNum(o.mbs)} MB/s (RSS ${o.startMiB.toFixed(0)} → peak ${o.peakMiB.toFixed(0)} MiB), pipeTo ${fmtNum(p.mbs)} MB/s (RSS ${p.startMiB.toFixed(0)} → peak ${p.peakMiB.toFixed(0)} MiB)`)
   }
-  mnt = cluster.info.mounts.vol1 ?? mnt
+  mnt = cluster.info.mounts[VOL] ?? mnt
   const sweep: Array<{ chunk: number, window: number, mbs: number, runs: number[], peakMiB: number }> = []
   if (SWEEP) {
     for (const [chunk, window] of [[131072, 4], [131072, 8], [262144, 8], [524288, 4]] as const) {
       const xs: number[] = []
       let peak = 0
       for (let r = 0; r < Math.min(ROUNDS, 2); r++) {
-        await cold('vol1')
+        await cold(VOL)
         const o = await oursStream({ readChunkBytes: chunk, readWindow: window })
         xs.push(o.mbs)
         peak = Math.max(peak, o.peakMiB)
@@ -267,7 +281,19 @@ async function main (): Promise<void> {
     console.log = (...a: unknown[]) => { lines.push(a.join(' ')) }
     printTable(cols, rows)
     console.log = log
-    const md = [
+    const head = TLS
+      ? [
+          '## TLS volume',
+          '',
+          `\`BENCH_READ_TLS=1 pnpm bench:read\`, ${m.date}, commit ${m.commit}: volume ${VOL} (client.ssl, server.ssl), management TLS ${tlsInfo!.mgmt ? 'on' : 'off'}.`,
+          `node ${m.node} | ${m.cpu} | ${m.cores} cores | ${m.os} | load average ${m.load} at start | ${gv}`,
+          '',
+          `Both sides decrypt every byte: the FUSE client with OpenSSL in its socket threads, ours with node:tls. Cold cache: ${coldHow}. Medians of ${ROUNDS} rounds.`,
+        ]
+      : undefined
+    const md = head !== undefined
+      ? [...head, '', ...lines, '', `Load average at the end: ${loadavg()}.`, ''].join('\n')
+      : [
       '# bench/read: Volume vs the FUSE client on the real cluster',
       '',
       `\`pnpm bench:read\`, ${m.date}, commit ${m.commit}.`,
@@ -286,7 +312,13 @@ async function main (): Promise<void> {
       `Load average at the end: ${loadavg()}.`,
       '',
     ].join('\n')
-    writeFileSync(new URL('./results/read.md', import.meta.url), md)
+    // read.md: the plaintext run's table, then the TLS run's section; each run replaces its own part
+    const file = new URL('./results/read.md', import.meta.url)
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    const at = old.indexOf('\n## TLS volume\n')
+    const plainPart = at < 0 ? old : old.slice(0, at)
+    const tlsPart = at < 0 ? '' : old.slice(at + 1)
+    writeFileSync(file, head !== undefined ? `${plainPart.trimEnd()}\n\n${md}` : `${md}${tlsPart !== '' ? `\n${tlsPart}` : ''}`)
     console.log('\nwrote bench/results/read.md')
   }
   if (jsDir !== undefined) await rm(jsDir, { recursive: true, force: true })

@@ -2,6 +2,7 @@
 // (`gluster-ts cluster`), with the real FUSE client mounting that cluster as the oracle; and
 // `gluster-ts serve --demo`, the README's quick start, answered over HTTP.
 import t from 'tap'
+import type { Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -11,6 +12,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fuseSkipReason, isMounted, sh, umount, waitFor } from './server-fuse-helpers.js'
 import { binMissing, gts, gtsSpawn, oneLine, until, walk } from './cli-helpers.js'
+import { tlsFixturePath, type TlsFixture } from '../test-cluster/tls-fixtures.js'
 
 const exec = promisify(execFile)
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -39,10 +41,10 @@ t.test('serve --demo: an embedded cluster with sample files behind the gateway, 
 })
 
 const fuse = fuseSkipReason()
-t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle', { skip: missing ?? fuse }, async t => {
-  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-emb-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const c = gtsSpawn(['cluster', '--dir', join(dir, 'cluster'), '--port', '0', '--replica', '3', '--volume', 'emb'])
+
+/** `gluster-ts cluster --port 0 --replica 3 ARGS…`, stopped in t's teardown; resolves once it printed `ready`. */
+async function cliCluster (t: Test, args: string[]): Promise<ReturnType<typeof gtsSpawn>> {
+  const c = gtsSpawn(['cluster', '--port', '0', '--replica', '3', ...args])
   t.teardown(async () => {
     if (c.proc.exitCode === null) {
       c.proc.kill('SIGTERM')
@@ -50,6 +52,12 @@ t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle
     }
   })
   await until('cluster ready', 60_000, () => /^ready$/m.test(c.stdout()) || c.proc.exitCode !== null)
+  return c
+}
+t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle', { skip: missing ?? fuse }, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-emb-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const c = await cliCluster(t, ['--dir', join(dir, 'cluster'), '--volume', 'emb'])
   const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
   const [host, port] = (/^volfile-server (\S+):(\d+)$/m.exec(c.stdout()) ?? []).slice(1)
   t.ok(url !== undefined && port !== undefined, c.stdout() + c.stderr())
@@ -125,4 +133,27 @@ t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle
   await umount(mnt)
   c.proc.kill('SIGINT')
   t.equal(await c.exited, 0, '`gluster-ts cluster` stops cleanly on Ctrl-C')
+})
+
+t.test('cluster --tls: the CLI serves TLS with management TLS and auth.ssl-allow; the CLI reads and writes over it', { skip: missing }, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-tls-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const id = (who: TlsFixture): string[] => ['--tls-cert', tlsFixturePath(who), '--tls-key', tlsFixturePath(who, 'key'), '--tls-ca', tlsFixturePath('ca'), '--tls-mgmt', 'on']
+  const c = await cliCluster(t, ['--dir', join(dir, 'cluster'), '--volume', 'sec', '--tls', '--ssl-allow', 'gts-test-client', ...id('server')])
+  const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
+  t.ok(url !== undefined, c.stdout() + c.stderr())
+  const put = await gts(['put', `${url!}/a.txt`, ...id('client')], { input: 'over TLS\n' })
+  t.equal(put.code, 0, put.stderr)
+  const cat = await gts(['cat', `${url!}/a.txt`, ...id('client')])
+  t.equal(cat.stdout.toString(), 'over TLS\n')
+  const brick = join(dir, 'cluster', 'bricks', 'sec', 'b0', 'a.txt')
+  t.equal(await readFile(brick, 'utf8'), 'over TLS\n', 'on the brick')
+  const outsider = await gts(['cat', `${url!}/a.txt`, ...id('outsider'), '--timeout', '8000'])
+  t.equal(outsider.code, 6, outsider.stderr)
+  t.match(outsider.stderr, /EGLUSTER_TLS: .*CN 'gts-test-outsider'.*CN not allowed/)
+  const plain = await gts(['cat', `${url!}/a.txt`, '--tls-mgmt', 'off', '--timeout', '8000'])
+  t.equal(plain.code, 6, plain.stderr)
+  t.match(plain.stderr, /EGLUSTER_TLS/)
+  c.proc.kill('SIGINT')
+  t.equal(await c.exited, 0)
 })

@@ -57,9 +57,31 @@ export async function mount (c: ChildCluster, mnt: string, log: string): Promise
   await sh('stat', [mnt], { timeoutMs: 20_000 })
 }
 
+/**
+ * Mount with TLS: `glusterfs` reads its identity from the directory compiled into it (10.3:
+ * /usr/lib/ssl), so it runs in a mount namespace of its own where `identityDir` (glusterfs.pem,
+ * .key, .ca) is bound over that directory; the mount point is a shared bind, so the mount shows
+ * here too. `secureMgmt`: the volfile comes over TLS as well (--secure-mgmt=yes). Resolves once
+ * mounted; rejects when glusterfs fails or the mount does not appear within 20 s.
+ */
+export async function tlsMount (c: ChildCluster, mnt: string, log: string, o: { identityDir: string, sslDir: string, secureMgmt: boolean }): Promise<void> {
+  if (!(await isMounted(mnt))) await sh('mount', ['--bind', mnt, mnt])
+  await sh('mount', ['--make-shared', mnt])
+  // in the new namespace the mount holding sslDir turns private first, so the bind stays there
+  await sh('unshare', ['--mount', '--propagation', 'unchanged', 'sh', '-ec',
+    'src=$1 dst=$2; shift 2; mount --make-private "$(findmnt -n -o TARGET -T "$dst")"; mount --bind "$src" "$dst"; exec "$@"',
+    'fuse-tls', o.identityDir, o.sslDir,
+    'glusterfs', `--secure-mgmt=${o.secureMgmt ? 'yes' : 'no'}`, `--volfile-server=${c.host}`, `--volfile-server-port=${c.port}`,
+    `--volfile-id=${c.volume.name}`, `--log-file=${log}`, mnt], { timeoutMs: 30_000 })
+  await waitFor(`TLS mount of ${mnt}`, 20_000, async () => (await fs.promises.readFile('/proc/self/mounts', 'utf8')).includes(` ${mnt} fuse.glusterfs `))
+  await sh('stat', [mnt], { timeoutMs: 20_000 })
+}
+
+/** Unmount everything at `mnt` (a TLS mount stacks the FUSE mount on a bind of mnt: both go). */
 export async function umount (mnt: string): Promise<void> {
-  if (!(await isMounted(mnt))) return
-  await sh('umount', [mnt], { timeoutMs: 20_000 }).catch(() => sh('umount', ['-l', mnt], { timeoutMs: 20_000 }))
+  for (let i = 0; i < 3 && await isMounted(mnt); i++) {
+    await sh('umount', [mnt], { timeoutMs: 20_000 }).catch(() => sh('umount', ['-l', mnt], { timeoutMs: 20_000 })).catch(() => {})
+  }
   await waitFor(`unmount of ${mnt}`, 20_000, async () => !(await isMounted(mnt))).catch(() => {})
 }
 

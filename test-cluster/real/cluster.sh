@@ -23,6 +23,7 @@
 #                   kill-glusterd N [SIG] | start-glusterd N
 #                   gl N <gluster args…>                   gluster CLI against node N's glusterd
 #                   heal-info [VOL]                        glfsheal (what `volume heal VOL info` runs)
+#                   tls-up | tls-mgmt on|off | tls-down    TLS volume voltls, management TLS (tls.sh)
 #
 # Rules: only processes we started are ever signalled (pid files checked against comm and netns, or
 # `ip netns pids` of our own namespaces); every wait is bounded; the namespaces only have a route to
@@ -73,7 +74,10 @@ declare -A VTYPE=([vol1]=replicate [vol2]=distributed-replicate)
 declare -A NBRICKS=()
 for v in "${VOLS[@]}"; do read -ra b <<<"${LAYOUT[$v]}"; NBRICKS[$v]=${#b[@]}; done
 
-check_vol() { [[ -n ${LAYOUT[$1]:-} ]] || die "unknown volume '$1' (known: ${VOLS[*]})"; }
+# shellcheck source=tls.sh
+source "${SELF%/*}/tls.sh"   # voltls and the TLS commands (tls-up, tls-mgmt, tls-down)
+
+check_vol() { [[ -n ${LAYOUT[$1]:-} ]] || die "unknown volume '$1' (known: $(all_vols | xargs))"; }
 check_node() { [[ $1 =~ ^[0-9]+$ && -n ${IP[$1]:-} ]] || die "node must be one of ${NODES[*]}, not '$1'"; }
 
 # brick VOL N -> B_NODE, B_HOST, B_PATH, B_PIDFILE, B_VOLFILE of brick N (1-based). glusterd names a
@@ -134,11 +138,14 @@ fuse_pid() { live_pid "$ROOT/run/fuse-$1.pid" glusterfs "$(netns_of_pid $$)"; }
 # in_node SECS N CMD… — run CMD (bounded by SECS) in node N's netns, with the node's directories
 # bind-mounted over the default paths inside the private mount namespace `ip netns exec` makes
 in_node() {
-  local secs=$1 n=$2
+  local secs=$1 n=$2 tls_src='' tls_dst=''
   shift 2
+  if tls_up; then tls_src=$TLS_DIR/node tls_dst=$(ssl_dir "$GROOT"); fi
   # shellcheck disable=SC2016 # expanded by the inner sh
   timeout -k 5 "$secs" ip netns exec "${NS[n]}" sh -ec '
-    d=$1 r=$2 top=$3; shift 3
+    d=$1 r=$2 top=$3 tls=$4 ssl=$5; shift 5
+    # TLS up (tls.sh): the node identity stands in for the directory GlusterFS reads glusterfs.pem from
+    if [ -n "$tls" ]; then mount --bind "$tls" "$r$ssl"; fi
     if [ -z "$r" ]; then
       mkdir -p /var/lib/glusterd /run/gluster /var/log/glusterfs
       mount --bind "$d/lib" /var/lib/glusterd
@@ -156,7 +163,7 @@ in_node() {
     mount -t proc proc "$r/proc"
     mount --rbind /sys "$r/sys"
     mount --rbind /dev "$r/dev"
-    exec chroot "$r" "$@"' in_node "${DIR[n]}" "$GROOT" "$ROOT" "$@"
+    exec chroot "$r" "$@"' in_node "${DIR[n]}" "$GROOT" "$ROOT" "$tls_src" "$tls_dst" "$@"
 }
 
 # ---- gluster CLI -----------------------------------------------------------------------------------
@@ -298,13 +305,15 @@ gluster_version() {
 
 # ---- cluster.json ----------------------------------------------------------------------------------
 is_mounted() { local d m _; while read -r d m _; do [[ $m == "$1" ]] && return 0; done </proc/self/mounts; return 1; }
-fuse_ok() { is_mounted "$ROOT/mnt/$1" && timeout 5 stat -t "$ROOT/mnt/$1" >/dev/null 2>&1; }
+is_fuse_mounted() { local d m t _; while read -r d m t _; do [[ $m == "$1" && $t == fuse.glusterfs ]] && return 0; done </proc/self/mounts; return 1; }
+fuse_ok() { is_fuse_mounted "$ROOT/mnt/$1" && timeout 5 stat -t "$ROOT/mnt/$1" >/dev/null 2>&1; }
 
 write_cluster_json() {
   local n v i sep bsep d out=$ROOT/cluster.json
   {
     printf '{\n  "root": "%s",\n  "script": "%s",\n' "$ROOT" "$SELF"
     printf '  "glusterVersion": "%s", "glusterRoot": "%s",\n' "$(gluster_version)" "$GROOT"
+    tls_json
     printf '  "network": { "bridge": "%s", "hostIp": "%s.1", "cidr": "%s.0/24" },\n' "$BR" "$NET" "$NET"
     printf '  "brickPorts": [%d, %d],\n  "nodes": [\n' "$BASE_PORT" "$MAX_PORT"
     sep=''
@@ -317,7 +326,7 @@ write_cluster_json() {
     done
     printf '\n  ],\n  "volumes": {\n'
     sep=''
-    for v in "${VOLS[@]}"; do
+    for v in $(all_vols); do
       printf '%s    "%s": {\n      "type": "%s", "replica": 3, "distribute": %d,\n      "bricks": [\n' \
         "$sep" "$v" "${VTYPE[$v]}" $((NBRICKS[$v] / 3))
       bsep=''
@@ -339,8 +348,8 @@ write_cluster_json() {
     done
     printf '\n  },\n  "mounts": {'
     sep=''
-    for v in "${VOLS[@]}"; do
-      is_mounted "$ROOT/mnt/$v" || continue
+    for v in $(all_vols); do
+      is_fuse_mounted "$ROOT/mnt/$v" || continue
       printf '%s "%s": "%s"' "$sep" "$v" "$ROOT/mnt/$v"
       sep=','
     done
@@ -433,7 +442,7 @@ cmd_down() {
   # 1. FUSE clients (root namespace): unmount, then make sure the client process is gone. A frozen
   #    brick would hang umount's path lookup for network.ping-timeout (42 s): thaw everything first.
   ((${#pids[@]})) && kill -CONT "${pids[@]}" 2>/dev/null
-  for v in "${VOLS[@]}"; do umount_vol "$v"; done
+  for v in $(all_vols); do umount_vol "$v"; done
   # anything else still mounted below $ROOT (a stale mount from a crashed run)
   while read -r m; do
     log "lazy-unmounting $m"
@@ -478,11 +487,15 @@ cmd_mount() {
   if fuse_ok "$v"; then
     log "$v already mounted at $mp"
   else
-    if is_mounted "$mp"; then log "$mp: stale mount, lazy-unmounting"; timeout 10 umount -l "$mp" || true; fi
+    if is_fuse_mounted "$mp"; then log "$mp: stale mount, lazy-unmounting"; timeout 10 umount -l "$mp" || true; fi
     for n in "${NODES[@]}"; do servers+=("--volfile-server=${IP[n]}"); done
-    # what mount.glusterfs would exec, with all three nodes as volfile servers; it daemonizes
-    timeout 60 glusterfs --process-name fuse "${servers[@]}" --volfile-id="$v" \
-      --log-file="$ROOT/logs/fuse-$v.log" --pid-file="$ROOT/run/fuse-$v.pid" "$mp"
+    if tls_up; then
+      fuse_tls_mount "$v" "$mp" "$ROOT/logs/fuse-$v.log" "$ROOT/run/fuse-$v.pid" "${servers[@]}"
+    else
+      # what mount.glusterfs would exec, with all three nodes as volfile servers; it daemonizes
+      timeout 60 glusterfs --process-name fuse "${servers[@]}" --volfile-id="$v" \
+        --log-file="$ROOT/logs/fuse-$v.log" --pid-file="$ROOT/run/fuse-$v.pid" "$mp"
+    fi
     wait_for 30 "FUSE mount of $v at $mp" fuse_ok "$v"
     log "$v mounted at $mp (pid $(fuse_pid "$v" || echo '?'))"
   fi
@@ -492,11 +505,13 @@ cmd_mount() {
 
 # umount_vol VOL — unmount and make sure the FUSE client has exited; never fails
 umount_vol() {
-  local v=$1 mp=$ROOT/mnt/$1 p
-  if is_mounted "$mp"; then
+  local v=$1 mp=$ROOT/mnt/$1 p i
+  # the FUSE mount, then (TLS mounts) the bind under it
+  for i in 1 2 3; do
+    is_mounted "$mp" || break
     # -c: no path canonicalisation, which would stat() into the FUSE mount
     timeout 10 umount -c "$mp" 2>/dev/null || timeout 10 umount -c -l "$mp" || log "WARNING: could not unmount $mp"
-  fi
+  done
   if p=$(fuse_pid "$v"); then   # the client exits by itself on unmount; give it a moment
     poll 5 gone "$p" || { kill -TERM "$p" 2>/dev/null; poll 5 gone "$p" || kill -KILL "$p" 2>/dev/null; }
   fi
@@ -525,10 +540,10 @@ cmd_status() {
   if any_node >/dev/null; then
     echo "== pool"
     gl_any pool list || true
-    for v in "${VOLS[@]}"; do echo "== $v"; gl_any volume status "$v" || true; done
+    for v in $(all_vols); do echo "== $v"; gl_any volume status "$v" || true; done
   fi
   echo "== FUSE"
-  for v in "${VOLS[@]}"; do
+  for v in $(all_vols); do
     if fuse_ok "$v"; then echo "$v mounted at $ROOT/mnt/$v (pid $(fuse_pid "$v" || echo '?'))"; else echo "$v not mounted"; fi
   done
 }
@@ -613,5 +628,8 @@ case $cmd in
   start-glusterd) cmd_start_glusterd "${1:?node}" ;;
   gl) gl "$@" ;;
   heal-info) cmd_heal_info "${1:-vol1}" ;;
-  *) sed -n '2,29p' "$SELF" >&2; exit 2 ;;
+  tls-up) cmd_tls_up ;;
+  tls-mgmt) cmd_tls_mgmt "${1:?on or off}" ;;
+  tls-down) cmd_tls_down ;;
+  *) sed -n '2,30p' "$SELF" >&2; exit 2 ;;
 esac

@@ -72,6 +72,8 @@ export interface ClusterInfo {
   volumes: Record<string, RealVolume>
   /** volume -> FUSE mountpoint, for the volumes `mount` has mounted */
   mounts: Record<string, string>
+  /** TLS (tls.sh) when `tls-up` ran: where the certificates are, the TLS volume, management TLS on? */
+  tls?: { dir: string, volume: string, mgmt: boolean, sslAllow: string, serverSslDir: string } | null
 }
 
 export interface BrickStatus {
@@ -115,6 +117,7 @@ const TIMEOUT = {
   startGlusterd: 150_000,
   mount: 120_000,
   gl: 120_000,
+  tls: 600_000,
   healInfo: 90_000
 } as const
 
@@ -241,6 +244,14 @@ export class RealCluster {
   async volumeStatus (vol = 'vol1', n = 1): Promise<BrickStatus[]> {
     return parseVolumeStatusXml(await this.gl(n, 'volume', 'status', vol, '--xml'))
   }
+
+  /**
+   * TLS (tls.sh): certificates under $ROOT/tls and the TLS volume voltls; `tlsMgmt` turns
+   * management TLS on or off (every node restarts); `tlsDown` undoes both.
+   */
+  async tlsUp (): Promise<void> { await this.run(['tls-up'], TIMEOUT.tls); this.reload() }
+  async tlsMgmt (on: boolean): Promise<void> { await this.run(['tls-mgmt', on ? 'on' : 'off'], TIMEOUT.tls); this.reload() }
+  async tlsDown (): Promise<void> { await this.run(['tls-down'], TIMEOUT.tls); this.reload() }
 
   /** What `gluster volume heal VOL info` prints (glfsheal), parsed. */
   async healInfo (vol = 'vol1'): Promise<HealInfo> {

@@ -14,6 +14,7 @@ import { du, ls, stat } from './commands/inspect.js'
 import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
 import { cp } from './commands/cp.js'
 import type { LogLevel } from '@gluster-ts/http'
+import { tlsFlags, tlsOptions } from './tls-flags.js'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
 // when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
 const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
@@ -219,8 +220,11 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' })
     .option('auth-allow', { type: 'string', describe: 'addresses allowed (default 127.0.0.1,::1; * = any)' })
     .option('auth-reject', { type: 'string', describe: 'addresses refused, even with credentials' })
-    .option('allow-insecure', { type: 'string', choices: ['on', 'off'], describe: 'off: refuse calls from source ports >= 1024' }),
-  [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/']],
+    .option('allow-insecure', { type: 'string', choices: ['on', 'off'], describe: 'off: refuse calls from source ports >= 1024' })
+    .option('tls', { type: 'boolean', default: false, describe: 'serve TLS (client.ssl, server.ssl on) with the certificates of --tls-dir/--tls-cert/--tls-key/--tls-ca; --tls-mgmt on: glusterd too' })
+    .option('ssl-allow', { type: 'string', describe: 'with --tls: client certificate CNs the bricks accept (auth.ssl-allow; globs)' }),
+  [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/'],
+    ['$0 cluster --dir /tmp/demo --port 24100 --tls --tls-dir /etc/ssl/gts --ssl-allow client1', 'TLS: DIR holds glusterfs.pem, .key, .ca']],
   async (s, a) => (await serving()).cluster(s, {
     dir: String(a.dir), replica: num(a.replica, '--replica'), distribute: num(a.distribute, '--distribute'),
     arbiter: a.arbiter !== undefined ? num(a.arbiter, '--arbiter') : undefined, port: num(a.port, '--port'),
@@ -228,13 +232,14 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     authAllow: a['auth-allow'] !== undefined ? String(a['auth-allow']) : undefined,
     authReject: a['auth-reject'] !== undefined ? String(a['auth-reject']) : undefined,
     allowInsecure: a['allow-insecure'] !== undefined ? a['allow-insecure'] === 'on' : undefined,
+    tls: a.tls === true, sslAllow: a['ssl-allow'] !== undefined ? String(a['ssl-allow']) : undefined,
   }))
   return y
 }
 
 /** The yargs parser. Not exported: the published types would then need @types/yargs. */
 function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Argv {
-  const y = yargs([...argv])
+  const y = tlsFlags(yargs([...argv])
     .scriptName('gluster-ts')
     .usage('$0 <command> [options]\n\nGlusterFS from the shell, no mount needed.')
     .option('servers', { type: 'string', describe: 'volfile servers for gluster:///VOLUME/PATH URLs (env GLUSTER_TS_SERVERS)', global: true })
@@ -242,7 +247,7 @@ function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Ar
     .option('progress', { type: 'boolean', default: true, describe: 'progress bar on stderr when it is a terminal (--no-progress)', global: true })
     .option('timeout', { type: 'number', default: 10000, describe: 'connect deadline, ms (env GLUSTER_TS_TIMEOUT)', global: true })
     .option('trace', { type: 'boolean', default: false, describe: 'print every RPC call on stderr', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'stack traces with errors', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'stack traces with errors', global: true }))
     .help('help')
     .alias('help', 'H')
     .version('version', 'print the version and exit', `gluster-ts ${VERSION}`)
@@ -324,7 +329,15 @@ export async function main (argv: readonly string[], io: Io = defaultIo()): Prom
     process.on('SIGTERM', onSig)
   }
   const envTimeout = io.env.GLUSTER_TS_TIMEOUT
+  let tls
+  try {
+    tls = tlsOptions(a, io.env)
+  } catch (err) {
+    io.stderr.write(`gluster-ts ${command}: EUSAGE: ${(err as Error).message}\n`)
+    return EXIT.USAGE
+  }
   const opts: GlobalOptions = {
+    tls,
     servers: splitServers(a.servers !== undefined ? String(a.servers) : io.env.GLUSTER_TS_SERVERS),
     json: a.json === true,
     debug: a.debug === true,

@@ -3,7 +3,7 @@
 import type { Readable, Writable } from 'node:stream'
 import cliProgress from 'cli-progress'
 import { trace, type TraceEvent } from '@gluster-ts/rpc'
-import { Volume, type VolumeOptions } from '@gluster-ts/volume'
+import { Volume, type VolumeOptions, type VolumeTlsOptions } from '@gluster-ts/volume'
 import { bytesText } from './format.js'
 import { UMASK } from './endpoint.js'
 import { parseLocation, volumeKey, type Location, type RemoteLocation } from './url.js'
@@ -27,6 +27,8 @@ export interface GlobalOptions {
   progress: boolean
   /** connect (volfile + bricks) deadline, ms */
   timeoutMs: number
+  /** --tls-* / GLUSTER_TS_TLS_* (tls-flags.ts) */
+  tls?: VolumeTlsOptions | undefined
 }
 
 export class Session {
@@ -83,6 +85,7 @@ export class Session {
         connectTimeoutMs: this.opts.timeoutMs,
         // new files and directories get modes as local ones would (cp, put, mkdir)
         umask: UMASK,
+        ...(this.opts.tls !== undefined ? { tls: this.opts.tls } : {}),
       }
       p = connectSoon(o, this.opts.timeoutMs)
       p.catch(() => {})

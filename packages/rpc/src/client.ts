@@ -13,6 +13,8 @@ import { Outbox } from './outbox.js'
 import { XdrWriter } from './xdr/writer.js'
 import type { XdrReader } from './xdr/reader.js'
 import type { Proc, ProcArgs, Program, ProgramRef } from './programs/program.js'
+import { TLSSocket } from 'node:tls'
+import { certCommonName, classifyTlsError, keepMessagesApart, looksLikeTls, tlsError } from './tls.js'
 import { callEndChannel, callStartChannel, callbackChannel, opStatus } from './diagnostics.js'
 import type { RpcCallEvent, RpcCallbackEvent } from './diagnostics.js'
 
@@ -150,6 +152,13 @@ export class RpcClient extends EventEmitter {
   #closing: Promise<void> | undefined
   /** The call whose reply is being read into its `into` buffer right now. */
   #placing: Pending | undefined
+  /** A record came in on this connection (so the peer speaks our protocol). */
+  #answered = false
+  /** The first bytes the peer sent, on a socket read with 'data' events. */
+  #firstBytes: Buffer | undefined
+  #reader: DirectReader | undefined
+  /** Our certificate's CN on a TLS connection (for messages; the socket forgets it once closed). */
+  readonly #tlsName: string | undefined
   readonly #stats: RpcClientStats = { calls: 0, replies: 0, unknownXidReplies: 0, callbacks: 0, unhandledCallbacks: 0, callbackErrors: 0 }
 
   /**
@@ -179,12 +188,21 @@ export class RpcClient extends EventEmitter {
     directReaders.delete(socket)
     this.#decoder = reader?.decoder ?? new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes })
     this.#outbox = new Outbox(socket)
+    if (socket instanceof TLSSocket) {
+      this.#outbox.separateMessages = true
+      keepMessagesApart(socket)
+      const own = socket.getCertificate()
+      this.#tlsName = own !== null && 'subject' in own ? certCommonName(own.subject) || undefined : undefined
+    }
     this.#cred = opts.cred ?? { flavor: 0 }
     this.#defaultTimeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
     const first = opts.firstXid ?? 2
     this.#lastXid = (first - 1) >>> 0
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
-    if (reader !== undefined) reader.attach(this.#onRead, this.#onRecord, this.#onDecodeError, this.#place)
+    if (reader !== undefined) {
+      this.#reader = reader
+      reader.attach(this.#onRead, this.#onRecord, this.#onDecodeError, this.#place)
+    }
     else socket.on('data', this.#onData)
     socket.on('error', this.#onSocketError)
     socket.on('close', this.#onSocketClose)
@@ -194,6 +212,8 @@ export class RpcClient extends EventEmitter {
 
   /** Calls waiting for a reply. */
   get pending (): number { return this.#pending.size }
+  /** True once the peer sent a whole record (it speaks ONC RPC on this connection). */
+  get answered (): boolean { return this.#answered }
   /** True once close() or destroy() has been called, or the connection was lost. */
   get closed (): boolean { return this.#state !== 'open' }
   /** The xid the next call will use (to continue a counter across a reconnect). */
@@ -447,6 +467,7 @@ export class RpcClient extends EventEmitter {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#state === 'closed') return
+    this.#firstBytes ??= Buffer.from(chunk.subarray(0, 8))
     try {
       this.#decoder.push(chunk, this.#onRecord)
     } catch (err) {
@@ -467,6 +488,11 @@ export class RpcClient extends EventEmitter {
   /** A framing or header error: the byte stream can't be trusted any more. */
   readonly #onDecodeError = (err: unknown): void => {
     if (this.#state === 'closed') return
+    const tls = this.#tlsRequired(err)
+    if (tls !== undefined) {
+      this.#lose(tls)
+      return
+    }
     const cause = err instanceof GlusterError ? err : protocolError(String(err), {}, { cause: err })
     const code = cause.code === 'EGLUSTER_RECORD_TOO_LARGE' ? cause.code : 'EGLUSTER_PROTOCOL'
     const lost = new GlusterError(code, `${cause.message} (peer ${this.peer}); connection closed`, { peer: this.peer }, { cause })
@@ -477,6 +503,7 @@ export class RpcClient extends EventEmitter {
 
   readonly #onRecord = (record: Buffer, tail?: Buffer): void => {
     if (tail !== undefined) this.#placing = undefined
+    this.#answered = true
     const { msg, body } = decodeMessage(record, tail)
     if (msg.mtype === MsgType.REPLY) this.#onReply(msg, body)
     else this.#onCallback(msg, body)
@@ -586,6 +613,11 @@ export class RpcClient extends EventEmitter {
       return
     }
     const cause = this.#socketError
+    const tls = this.#tlsLoss(cause)
+    if (tls !== undefined) {
+      this.#lose(tls)
+      return
+    }
     const why = cause !== undefined ? `: ${(cause as NodeJS.ErrnoException).code ?? cause.message}` : ''
     const lost = new GlusterError('EGLUSTER_CONNECTION_LOST', `connection to ${this.peer} lost${why}`, { peer: this.peer }, { cause })
     this.#closedError = () => new GlusterError('EGLUSTER_CONNECTION_LOST', `connection to ${this.peer} lost${why}`, { peer: this.peer }, { cause })
@@ -595,6 +627,40 @@ export class RpcClient extends EventEmitter {
   }
 
   readonly #onDrain = (): void => { this.emit('drain') }
+
+  /**
+   * A connection lost for a TLS reason. TLS 1.3 lets a client finish its handshake before the
+   * server has checked the client's certificate, so a server's refusal (an alert, or a bare
+   * close) arrives after connect, as the first call's answer.
+   */
+  #tlsLoss (cause: Error | undefined): GlusterError | undefined {
+    if (this.socket instanceof TLSSocket) {
+      const f = classifyTlsError(cause)
+      if (f !== undefined) return tlsError(f, { peer: this.peer, ourName: this.#tlsName, when: 'after the handshake' }, cause)
+      if (!this.#answered) {
+        return tlsError({ tlsReason: 'closed', rejectedBy: 'unknown' }, { peer: this.peer, ourName: this.#tlsName, when: 'right after the handshake, before answering: it probably refused our certificate (see its log and CA list)' }, cause)
+      }
+      return undefined
+    }
+    return this.#tlsRequired(cause)
+  }
+
+  /** A plaintext connection whose peer answered with a TLS record: it wants TLS. */
+  #tlsRequired (cause: unknown): GlusterError | undefined {
+    const first = this.#firstBytes ?? this.#reader?.firstBytes
+    if (this.#answered || this.socket instanceof TLSSocket || first === undefined || !looksLikeTls(first)) return undefined
+    return tlsError({ tlsReason: 'tls-required', rejectedBy: 'server' }, { peer: this.peer, when: '(it answered our plaintext with a TLS record): turn TLS on for this connection' }, cause)
+  }
+
+
+  /** Fail every pending call with `err` (named per call) and close. */
+  #lose (err: GlusterError): void {
+    this.#closedError = () => err
+    this.#teardown(p => Object.assign(new GlusterError(err.code,
+      `${p.proc.program.name} ${p.proc.name} (xid ${p.xid}): ${err.message}`,
+      { peer: this.peer, program: p.proc.program.name, procedure: p.proc.name, xid: p.xid, syscall: p.proc.name }, { cause: err }),
+    { tlsReason: err.tlsReason, rejectedBy: err.rejectedBy }), err)
+  }
 }
 
 function progKey (prog: number, vers: number): string { return `${prog}/${vers}` }
@@ -625,6 +691,10 @@ class DirectReader {
   #place: ((head: Buffer, total: number) => RecordPlacement | undefined) | undefined
   #early: Buffer[] = []
   #earlyError: unknown
+  /** Where the next read lands (what buffer() returned last). */
+  #lent: Buffer | undefined
+  /** The first bytes the peer sent (a copy), once they came. */
+  firstBytes: Buffer | undefined
   readonly onread: OnReadOpts
 
   constructor (maxRecordBytes: number | undefined) {
@@ -633,11 +703,14 @@ class DirectReader {
     this.onread = {
       buffer: () => {
         if (decoder.error === undefined) {
-          try { return decoder.readBuffer() } catch {}
+          try { return (this.#lent = decoder.readBuffer()) } catch {}
         }
+        this.#lent = undefined
         return (discard ??= Buffer.allocUnsafeSlow(64 * 1024))
       },
       callback: (n: number) => {
+        // the first read: keep a copy of its first bytes (a TLS server's answer starts like a record)
+        if (this.firstBytes === undefined && this.#lent !== undefined) this.firstBytes = Buffer.from(this.#lent.subarray(0, Math.min(n, 8)))
         if (this.#onRead !== undefined) this.#onRead(n)
         else if (decoder.error === undefined) {
           try { decoder.commit(n, r => { this.#early.push(r) }) } catch (err) { this.#earlyError = err }

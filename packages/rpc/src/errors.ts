@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   'EGLUSTER_PROG_MISMATCH', 'EGLUSTER_PROC_UNAVAIL', 'EGLUSTER_GARBAGE_ARGS',
   'EGLUSTER_SYSTEM_ERR', 'EGLUSTER_RPC_MISMATCH', 'EGLUSTER_AUTH', 'EGLUSTER_CLOSED',
   'EGLUSTER_CONNECTION_LOST', 'ABORT_ERR',
+  // TLS (tls.ts): a handshake, verification or CN refusal; our own certificate material
+  'EGLUSTER_TLS', 'EGLUSTER_TLS_CONFIG',
   // server side (RpcServer limits)
   'EGLUSTER_LIMIT',
   // volume layer (packages/volume)
@@ -57,6 +59,10 @@ export class GlusterError extends Error {
   program?: string
   procedure?: string
   xid?: number
+  /** EGLUSTER_TLS: why (tls.ts TlsReason: 'unknown-ca', 'expired', 'cn-not-allowed' …) */
+  tlsReason?: string
+  /** EGLUSTER_TLS: whose check failed: 'client', 'server' or 'unknown' */
+  rejectedBy?: string
 
   constructor (code: GlusterErrorCode, message: string, extra: ErrorExtra = {}, options?: ErrorOptions) {
     super(message, options)

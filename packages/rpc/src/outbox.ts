@@ -13,6 +13,11 @@ export class Outbox {
   #queue: Buffer[] = []
   #bytes = 0
   #scheduled = false
+  /**
+   * Never join the bytes of two messages into one chunk (on a TLS socket each chunk becomes TLS
+   * records of its own: see keepMessagesApart in tls.ts).
+   */
+  separateMessages = false
 
   /**
    * `afterFlush` runs after each scheduled flush (a server resumes work it held back);
@@ -30,15 +35,17 @@ export class Outbox {
 
   push (chunks: readonly Buffer[]): void {
     const q = this.#queue
+    let joinable = !this.separateMessages
     for (const c of chunks) {
       if (c.length === 0) continue
       this.#bytes += c.length
       const prev = q[q.length - 1]
-      if (prev !== undefined && prev.buffer === c.buffer && prev.byteOffset + prev.length === c.byteOffset) {
+      if (joinable && prev !== undefined && prev.buffer === c.buffer && prev.byteOffset + prev.length === c.byteOffset) {
         q[q.length - 1] = Buffer.from(prev.buffer, prev.byteOffset, prev.length + c.length)
       } else {
         q.push(c)
       }
+      joinable = true
     }
     if (!this.#scheduled) {
       this.#scheduled = true

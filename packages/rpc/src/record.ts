@@ -28,6 +28,14 @@ export const DEFAULT_READ_BUFFER_BYTES = 64 * 1024
  */
 export const DEFAULT_EAGER_RECORD_BYTES = 4 * 1024 * 1024
 /**
+ * Direct reads with a place() hook: a large record whose first read was too short for place() to
+ * decide (its header is not all there) waits for this many of its bytes (at most a quarter of
+ * the read buffer) before it gets a buffer of its own. Over TLS a read is one TLS record, and
+ * GlusterFS writes the record mark as a TLS record of its own: the first read of a READ reply
+ * is those 4 bytes alone.
+ */
+const PLACE_PEEK_BYTES = 1024
+/**
  * push(): what an unfinished record may pin. A piece of it at least this long that is at least
  * half of the chunk it came in is kept as a view of that chunk (no copy: a WRITE's payload
  * arriving in 64 KiB socket reads); anything else is copied, so a peer trickling a record in
@@ -142,6 +150,8 @@ export class RecordDecoder {
   readonly #place: ((head: Buffer, total: number) => RecordPlacement | undefined) | undefined
   /** Bytes of an abandoned split record still to be read and thrown away (unplace()). */
   #skipLeft = 0
+  /** A large record waits in the read buffer until place() can see its header (PLACE_PEEK_BYTES). */
+  #peeking = false
   /** The buffer readBuffer() last returned (commit() checks against its length). */
   #lent = 0
 
@@ -321,7 +331,8 @@ export class RecordDecoder {
       // room the next read needs: a one-fragment record whose header is in must stay contiguous
       let need = Math.min(MIN_FREE_READ_BYTES, this.#readBufferBytes >> 2)
       if (s !== undefined && this.#fragLeft === 0 && partial >= 4) {
-        need = Math.max(need, 4 + (s.readUInt32BE(this.#start) & MAX_FRAGMENT_BYTES) - partial)
+        const len = s.readUInt32BE(this.#start) & MAX_FRAGMENT_BYTES
+        need = Math.max(need, 4 + (this.#peeking ? Math.min(len, this.#peekBytes) : len) - partial)
       }
       if (s === undefined || s.length - this.#end < need) {
         const fresh = Buffer.allocUnsafeSlow(Math.max(this.#readBufferBytes, partial + need))
@@ -414,9 +425,15 @@ export class RecordDecoder {
       // (or while it is small: readBuffer() moves it to a fresh one), else give it its own buffer
       if (s.length - at >= n || n <= this.#readBufferBytes >> 2) return
       const have = this.#end - at
-      if (this.#place !== undefined && this.#placeRecord(s.subarray(at, this.#end), n)) {
-        this.#start = this.#end
-        return
+      if (this.#place !== undefined) {
+        if (this.#placeRecord(s.subarray(at, this.#end), n)) {
+          this.#peeking = false
+          this.#start = this.#end
+          return
+        }
+        // place() may decide once more of the record's header is here
+        this.#peeking = have < this.#peekBytes
+        if (this.#peeking) return
       }
       const rec = Buffer.allocUnsafeSlow(Math.min(n, Math.max(this.#eagerRecordBytes, 2 * have)))
       s.copy(rec, 0, at, this.#end)
@@ -427,6 +444,8 @@ export class RecordDecoder {
       return
     }
   }
+
+  get #peekBytes (): number { return Math.min(PLACE_PEEK_BYTES, this.#readBufferBytes >> 2) }
 
   /** Ask place() where a large record goes; true when it took it (#rec is the caller's buffer). */
   #placeRecord (head: Buffer, total: number): boolean {
@@ -487,6 +506,7 @@ export class RecordDecoder {
     this.#scratch = undefined
     this.#rec = this.#recHead = undefined
     this.#start = this.#end = this.#recHave = this.#recTotal = this.#skipLeft = 0
+    this.#peeking = false
     throw err
   }
 }

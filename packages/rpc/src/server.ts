@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import type { Socket } from 'node:net'
+import tls, { TLSSocket } from 'node:tls'
 import { GlusterError, protocolError } from './errors.js'
 import { RecordDecoder } from './record.js'
 import {
@@ -24,6 +25,8 @@ import {
   LIMIT_REASONS, processRecordBudget,
 } from './server-limits.js'
 import type { GuardedConnection, LimitReason, RecordBudget } from './server-limits.js'
+import { certCommonName, intermediateCount, keepMessagesApart } from './tls.js'
+import type { TlsContext } from './tls.js'
 
 /**
  * Return this from a handler to send no reply at all (GlusterFS does so for PMAP BRICKBYPORT;
@@ -107,6 +110,16 @@ export interface RpcServerOptions {
    * arguments are decoded). Unix-socket peers have no port and are always served.
    */
   allowInsecure?: boolean
+  /**
+   * Serve TLS on TCP (a context from createTlsContext), as a GlusterFS listener with
+   * `ssl-enabled` does (socket.c): every TCP connection is TLS from its first byte, no plaintext
+   * fallback. The client must present a certificate that the context's CA list verifies, with
+   * at most `certDepth` intermediate CAs, else the connection is closed after the handshake
+   * (gluster-shard-tls-auth.md §2.3). Its CN is the connection's `tlsName`. Unix sockets stay
+   * plaintext, as glusterd's does. A handshake must finish within firstCallTimeoutMs (42 s when
+   * that is 0); connection limits count connections once their handshake is done.
+   */
+  tls?: TlsContext
 }
 
 export interface RpcServerStats {
@@ -129,10 +142,12 @@ export interface RpcServerStats {
   parkedCalls: number
   /** connections closed (or refused, for serverFull and peerFull) by a limit, per limit */
   closed: Record<LimitReason, number>
+  /** TLS connections refused: a failed handshake (no or untrusted client certificate …) or a chain deeper than certDepth */
+  tlsRefused: number
 }
 
 /** RpcServerOptions with every default filled in. */
-type Limits = Required<RpcServerOptions>
+type Limits = Required<Omit<RpcServerOptions, 'tls'>>
 
 interface Registered {
   program: Program
@@ -170,12 +185,13 @@ export class RpcServer extends EventEmitter {
   /** connections served per peer address */
   readonly #perPeer = new Map<string, number>()
   readonly #opts: Limits
+  readonly #tls: TlsContext | undefined
   readonly #deadlines = new DeadlineTimer(now => this.#sweep(now))
   #server: net.Server | undefined
   #closing: Promise<void> | undefined
   readonly stats: RpcServerStats = {
     connections: 0, calls: 0, refused: 0, handlerErrors: 0, ignoredReplies: 0, protocolErrors: 0,
-    partialRecordBytes: 0, callsInFlight: 0, parkedCalls: 0,
+    partialRecordBytes: 0, callsInFlight: 0, parkedCalls: 0, tlsRefused: 0,
     closed: Object.fromEntries(LIMIT_REASONS.map(r => [r, 0])) as Record<LimitReason, number>,
   }
 
@@ -192,6 +208,7 @@ export class RpcServer extends EventEmitter {
       recordBudget: opts.recordBudget ?? processRecordBudget,
       allowInsecure: opts.allowInsecure ?? true,
     }
+    this.#tls = opts.tls
   }
 
   /** Serve `program` (one prog/vers) with these handlers. Procedures without a handler answer PROC_UNAVAIL. */
@@ -238,11 +255,14 @@ export class RpcServer extends EventEmitter {
     if (this.#server !== undefined) return Promise.reject(new Error('RpcServer is already listening'))
     // keep-alive probes after 20 s idle, GlusterFS's transport.socket.keepalive-time (socket.h
     // GF_KEEPALIVE_TIME): a peer that vanished without a FIN gives its connection back
-    const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 20_000 }, socket => { this.handleSocket(socket) })
-    this.#server = server
     const options: net.ListenOptions = typeof where === 'number'
       ? (host !== undefined ? { port: where, host } : { port: where })
       : typeof where === 'string' ? { path: where } : where
+    const socketOpts = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 20_000 }
+    const server = this.#tls !== undefined && options.path === undefined
+      ? this.#tlsServer(this.#tls, socketOpts)
+      : net.createServer(socketOpts, socket => { this.handleSocket(socket) })
+    this.#server = server
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         this.#server = undefined
@@ -256,6 +276,28 @@ export class RpcServer extends EventEmitter {
         resolve(this.address ?? '')
       })
     })
+  }
+
+  /** A TLS listener: a connection is served once its client certificate is verified (RpcServerOptions.tls). */
+  #tlsServer (ctx: TlsContext, socketOpts: net.ServerOpts): tls.Server {
+    const handshakeTimeout = this.#opts.firstCallTimeoutMs > 0 ? this.#opts.firstCallTimeoutMs : DEFAULT_FIRST_CALL_TIMEOUT_MS
+    // requestCert + rejectUnauthorized: GlusterFS sets SSL_VERIFY_PEER and closes a connection
+    // whose peer sent no certificate or one that did not verify; OpenSSL sends the alert
+    const server = tls.createServer({ ...socketOpts, ...ctx.options, requestCert: true, rejectUnauthorized: true, handshakeTimeout },
+      socket => {
+        // OpenSSL's verify depth, which Node does not expose: count the chain's intermediate CAs
+        if (intermediateCount(socket) > ctx.certDepth) {
+          this.stats.tlsRefused++
+          socket.destroy()
+          return
+        }
+        this.handleSocket(socket)
+      })
+    server.on('tlsClientError', (_err, socket) => {
+      this.stats.tlsRefused++
+      socket.destroy()
+    })
+    return server
   }
 
   /**
@@ -375,6 +417,12 @@ function replyName (r: ReplyMessage): string {
 export class ServerConnection extends EventEmitter implements GuardedConnection {
   readonly peer: string
   readonly socket: Socket
+  /**
+   * The first CN of the client certificate's subject when the connection is TLS ('' for a
+   * certificate without one); undefined for plaintext. GlusterFS's `ssl-name`, what a brick's
+   * auth.ssl-allow is matched against.
+   */
+  readonly tlsName: string | undefined
   readonly #server: RpcServer
   readonly #decoder: RecordDecoder
   readonly #writer = new XdrWriter()
@@ -407,6 +455,12 @@ export class ServerConnection extends EventEmitter implements GuardedConnection 
     this.#decoder = new RecordDecoder({ maxRecordBytes: limits.maxRecordBytes })
     this.guard = new ConnectionGuard(this, { ...limits, stats: server.stats, needSweep: at => { server.needSweep(at) } })
     this.#outbox = new Outbox(socket, () => { this.#pump() }, this.guard.written)
+    if (socket instanceof TLSSocket) {
+      // one RPC message per TLS record, as our client sends them (tls.ts keepMessagesApart)
+      this.#outbox.separateMessages = true
+      keepMessagesApart(socket)
+      this.tlsName = certCommonName(socket.getPeerCertificate().subject)
+    }
     this.#insecureRefused = !limits.allowInsecure && socket.remoteAddress !== undefined && (socket.remotePort ?? 0) >= 1024
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
     socket.on('data', this.#onData)

@@ -1,9 +1,12 @@
 import net from 'node:net'
+import tls from 'node:tls'
 import { GlusterError, abortError } from './errors.js'
+import { classifyTlsError, intermediateCount, certCommonName, tlsError, type TlsContext } from './tls.js'
 
 /**
  * Opening a byte stream to a peer. No protocol knowledge lives here: the result is a connected
- * net.Socket (TCP or unix) and every failure is a GlusterError naming the peer.
+ * net.Socket (TCP or unix, or a tls.TLSSocket over TCP) and every failure is a GlusterError
+ * naming the peer.
  */
 
 export type PeerAddress =
@@ -82,6 +85,14 @@ export interface ConnectOptions {
    * `callback` sees each read. RpcClient.connect uses it to read large records in place.
    */
   onread?: net.OnReadOpts
+  /**
+   * Speak TLS on a TCP connection (ignored for unix sockets, as GlusterFS does): the connection
+   * resolves once the handshake is done and the server's certificate verified against the
+   * context's CA list and certificate depth (no host name check: GlusterFS does none). A
+   * handshake failure is EGLUSTER_TLS (tls.ts: `tlsReason`, `rejectedBy`); the deadline covers
+   * the handshake too.
+   */
+  tls?: TlsContext
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
@@ -124,10 +135,29 @@ function connectOnce (peer: PeerAddress, label: string, opts: ConnectOptions): P
   return new Promise((resolve, reject) => {
     const { signal } = opts
     const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    const ctx = 'path' in peer ? undefined : opts.tls
     let socket: net.Socket
     try {
       if ('path' in peer) {
         socket = net.connect({ path: peer.path, ...(opts.onread !== undefined ? { onread: opts.onread } : {}) })
+      } else if (ctx !== undefined) {
+        // net's socket options reach the TCP socket tls.connect makes (@types/node 20 leaves them out)
+        const o: tls.ConnectionOptions & { onread?: net.OnReadOpts, localAddress?: string, localPort?: number } = {
+          host: peer.host,
+          port: peer.port,
+          secureContext: ctx.secureContext,
+          // GlusterFS checks the chain and nothing else: no host names, no SNI
+          checkServerIdentity: () => undefined,
+          // verified in onReady below, where the peer's certificate can still be named
+          rejectUnauthorized: false,
+        }
+        if (opts.onread !== undefined) o.onread = opts.onread
+        if (opts.localAddress !== undefined) o.localAddress = opts.localAddress
+        if (opts.localPort !== undefined) o.localPort = opts.localPort
+        if (opts.lookup !== undefined) o.lookup = opts.lookup
+        socket = tls.connect(o)
+        socket.setNoDelay(opts.noDelay ?? true)
+        if (opts.keepAliveInitialDelayMs !== undefined) socket.setKeepAlive(true, opts.keepAliveInitialDelayMs)
       } else {
         const o: net.TcpNetConnectOpts = { host: peer.host, port: peer.port, noDelay: opts.noDelay ?? true }
         if (opts.onread !== undefined) o.onread = opts.onread
@@ -147,41 +177,89 @@ function connectOnce (peer: PeerAddress, label: string, opts: ConnectOptions): P
       return
     }
     let timer: NodeJS.Timeout | undefined
+    /** TCP is up: from here on, a failure of a TLS connection is a TLS failure */
+    let tcpUp = false
+    const ready = ctx !== undefined ? 'secureConnect' : 'connect'
     const cleanup = (): void => {
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
-      socket.removeListener('connect', onConnect)
+      socket.removeListener(ready, onReady)
+      socket.removeListener('connect', onTcp)
       socket.removeListener('error', onError)
+      socket.removeListener('close', onClose)
       signal?.removeEventListener('abort', onAbort)
     }
-    const onConnect = (): void => {
+    const fail = (err: unknown): void => {
+      cleanup()
+      socket.destroy()
+      reject(err)
+    }
+    const tlsFail = (cause: unknown): void => {
+      const known = classifyTlsError(cause)
+      const f = known ?? { tlsReason: 'closed' as const, rejectedBy: 'unknown' as const }
+      const peerName = f.rejectedBy === 'client' ? peerCn(socket) : undefined
+      // a server without TLS on this port reads our ClientHello as garbage and hangs up
+      const when = known === undefined ? 'during the TLS handshake: does the server have TLS on for this port (server.ssl, or secure-access for glusterd)?' : undefined
+      fail(tlsError(f, { peer: label, ourName: ctx?.commonName, ...(peerName !== undefined ? { peerName } : {}), ...(when !== undefined ? { when } : {}) }, cause))
+    }
+    const onTcp = (): void => { tcpUp = true }
+    const onReady = (): void => {
+      if (ctx !== undefined) {
+        const s = socket as tls.TLSSocket
+        if (!s.authorized) {
+          const cause = Object.assign(new Error(String(s.authorizationError)), { code: String(s.authorizationError) })
+          const f = classifyTlsError(cause) ?? { tlsReason: 'bad-certificate' as const, rejectedBy: 'client' as const }
+          fail(tlsError({ ...f, rejectedBy: 'client' }, { peer: label, peerName: peerCn(socket) }, cause))
+          return
+        }
+        const depth = intermediateCount(socket as tls.TLSSocket)
+        if (depth > ctx.certDepth) {
+          fail(tlsError({ tlsReason: 'chain-too-long', rejectedBy: 'client' },
+            { peer: label, peerName: peerCn(socket), when: `(${depth} intermediate CAs, certificate depth ${ctx.certDepth}) after the handshake` }))
+          return
+        }
+      }
       cleanup()
       resolve(socket)
     }
     const onError = (err: NodeJS.ErrnoException): void => {
-      cleanup()
-      socket.destroy()
+      if (ctx !== undefined && (tcpUp || classifyTlsError(err) !== undefined)) {
+        tlsFail(err)
+        return
+      }
       const code = err.code ?? 'error'
       const dns = code === 'ENOTFOUND' || code === 'EAI_AGAIN' || err.syscall === 'getaddrinfo'
-      reject(new GlusterError('EGLUSTER_CONNECT',
+      fail(new GlusterError('EGLUSTER_CONNECT',
         `connect ${code} ${label}${dns ? ' (name lookup failed)' : ''}`,
         { peer: label, syscall: dns ? 'getaddrinfo' : 'connect' }, { cause: err }))
     }
-    const onAbort = (): void => {
-      cleanup()
-      socket.destroy()
-      reject(abortError(signal))
+    // a TLS socket closed by the peer mid-handshake usually reports ECONNRESET first; this is the rest
+    const onClose = (): void => { if (ctx !== undefined) tlsFail(undefined) }
+    const onAbort = (): void => { fail(abortError(signal)) }
+    socket.once(ready, onReady)
+    if (ctx !== undefined) {
+      socket.once('connect', onTcp)
+      socket.once('close', onClose)
     }
-    socket.once('connect', onConnect)
     socket.once('error', onError)
     signal?.addEventListener('abort', onAbort, { once: true })
     if (timeoutMs > 0) {
       timer = setTimeout(() => {
-        cleanup()
-        socket.destroy()
-        reject(new GlusterError('EGLUSTER_TIMEOUT', `connect to ${label} timed out after ${timeoutMs} ms (timeoutMs)`,
+        if (ctx !== undefined && tcpUp) {
+          fail(tlsError({ tlsReason: 'timeout', rejectedBy: 'unknown' },
+            { peer: label, ourName: ctx.commonName, when: `(no handshake within ${timeoutMs} ms: does the server have TLS on for this port?)` }))
+          return
+        }
+        fail(new GlusterError('EGLUSTER_TIMEOUT', `connect to ${label} timed out after ${timeoutMs} ms (timeoutMs)`,
           { peer: label, syscall: 'connect' }))
       }, timeoutMs)
     }
   })
+}
+
+/** The CN of a TLS socket's peer certificate, when there is one. */
+function peerCn (socket: net.Socket): string | undefined {
+  if (!(socket instanceof tls.TLSSocket)) return undefined
+  const cn = certCommonName(socket.getPeerCertificate()?.subject)
+  return cn === '' ? undefined : cn
 }

@@ -66,13 +66,18 @@ const PRIVILEGED_PORT_CEILING = 1024
 /** _POSIX_HOST_NAME_MAX, the longest entry valid_host_name() accepts */
 const HOST_NAME_MAX = 255
 
-/** The peer of a socket (node:net), with IPv4-mapped IPv6 addresses turned into IPv4 as GlusterFS's transport does. */
-export function authPeer (socket: { remoteAddress?: string | undefined, remotePort?: number | undefined }): AuthPeer {
+/**
+ * The peer of a socket (node:net), with IPv4-mapped IPv6 addresses turned into IPv4 as GlusterFS's
+ * transport does. `tlsName`: the CN of the client certificate on a TLS connection (the
+ * transport's, never a `ssl-name` key a client sends in its SETVOLUME dict: §2.5).
+ */
+export function authPeer (socket: { remoteAddress?: string | undefined, remotePort?: number | undefined }, tlsName?: string): AuthPeer {
+  const name = tlsName !== undefined && tlsName !== '' ? { sslName: tlsName } : {}
   const a = socket.remoteAddress
-  if (a === undefined) return { family: 'unix', address: '', port: 0 }
+  if (a === undefined) return { family: 'unix', address: '', port: 0, ...name }
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a)
-  if (mapped !== null) return { family: 'ipv4', address: mapped[1]!, port: socket.remotePort ?? 0 }
-  return { family: net.isIPv6(a) ? 'ipv6' : 'ipv4', address: a, port: socket.remotePort ?? 0 }
+  if (mapped !== null) return { family: 'ipv4', address: mapped[1]!, port: socket.remotePort ?? 0, ...name }
+  return { family: net.isIPv6(a) ? 'ipv6' : 'ipv4', address: a, port: socket.remotePort ?? 0, ...name }
 }
 
 /**

@@ -1,17 +1,21 @@
 // One brick in its own process (what glusterfsd is to glusterd): serves one brick directory.
 // Started by startCluster({ brickProcesses: true }) and the CLI, never by hand:
 //   brick-main --dir D --volume V --volume-id UUID [--brick-path P] [--host H] [--port N] [--arbiter]
-// The parent writes one JSON line on our stdin first, `{"auth": AuthConfig}`: the credentials
-// stay off the command line (which every local user can read in /proc). We print `port N` on
+// The parent writes one JSON line on our stdin first, `{"auth": AuthConfig, "tls"?: TlsMaterial}`:
+// the credentials and the TLS key stay off the command line (which every local user can read in /proc). We print `port N` on
 // stdout once listening, and the parent registers that port with its glusterd: a pipe only our
 // parent holds, where glusterfsd would SIGNIN over TCP (which our glusterd refuses from anyone).
 // SIGTERM/SIGINT, or our stdin ending (the parent died): close, exit 0.
 import { parseArgs } from 'node:util'
 import { Brick } from './brick.js'
 import type { AuthConfig } from './auth.js'
+import { createTlsContext } from '@gluster-ts/rpc'
+import type { TlsMaterial } from '@gluster-ts/rpc'
 
 export interface BrickMainConfig {
   auth?: AuthConfig
+  /** serve TLS with this certificate, key and CA list (PEM text) */
+  tls?: TlsMaterial
 }
 
 /** The first line of stdin, parsed; resolves undefined when stdin ends first. */
@@ -68,6 +72,7 @@ export async function brickMain (argv: string[] = process.argv.slice(2)): Promis
     dir: v.dir, volume: v.volume, volumeId: v['volume-id'], arbiter: v.arbiter,
     ...(v['brick-path'] !== undefined ? { brickPath: v['brick-path'] } : {}),
     ...(cfg.auth !== undefined ? { auth: cfg.auth } : {}),
+    ...(cfg.tls !== undefined ? { tls: createTlsContext(cfg.tls) } : {}),
   })
   await brick.listen(Number(v.port), v.host)
   process.stdout.write(`port ${brick.port!}\n`)

@@ -15,7 +15,7 @@ import {
   GLUSTER_DUMP_PROGRAM, GLUSTER_DUMP_VERSION, GLUSTER_HNDSK_PROGRAM, GLUSTER_HNDSK_VERSION,
   GF_ANON_FD, GfSetattrValid, flatDict, flatDictString, gfxDictBin, isOpaqueAuth, credentialLkOwner,
 } from '@gluster-ts/rpc'
-import type { CallContext, ServerConnection, GfxDict, GfxIattx, Handlers } from '@gluster-ts/rpc'
+import type { CallContext, ServerConnection, GfxDict, GfxIattx, Handlers, TlsContext } from '@gluster-ts/rpc'
 import { BrickStore, gfidKey, isNullGfid } from './store/brick-store.js'
 import type { BrickStoreOptions, InodeAttrs } from './store/brick-store.js'
 import { Backend, self } from './store/backend.js'
@@ -52,6 +52,11 @@ export interface BrickOptions {
    * `allowInsecure: false` also refuses every RPC call from a source port >= 1024.
    */
   auth?: AuthConfig
+  /**
+   * Serve TLS (the brick volfile's `transport.socket.ssl-enabled`, `server.ssl`): clients must
+   * present a certificate the context trusts; its CN is matched against `auth.sslAllow`.
+   */
+  tls?: TlsContext
   store?: Omit<BrickStoreOptions, 'volumeId'>
   /** resource limits (docs/server.md "Limits") */
   limits?: BrickLimits
@@ -91,7 +96,7 @@ const MDATA_ATIME = 0x4
 const MDATA_PAR_MTIME = 0x10
 
 export class Brick {
-  readonly opts: Required<Omit<BrickOptions, 'store' | 'limits'>>
+  readonly opts: Required<Omit<BrickOptions, 'store' | 'limits' | 'tls'>>
   readonly store: BrickStore
   readonly backend: Backend
   readonly limits: ResolvedLimits
@@ -127,7 +132,7 @@ export class Brick {
     this.limits = resolveLimits(opts.limits)
     this.backend = new Backend(dir, this.store, this.limits.processFds, { maxDirFds: this.limits.dirFdCache })
     this.listings = new Listings(this.limits.processListingBytes, this.limits.listingBytesPerClient)
-    this.rpc = new RpcServer({ allowInsecure: this.opts.auth.allowInsecure ?? true })
+    this.rpc = new RpcServer({ allowInsecure: this.opts.auth.allowInsecure ?? true, ...(opts.tls !== undefined ? { tls: opts.tls } : {}) })
     this.rpc.register(FopProgram, this.#fopHandlers())
     this.rpc.register(DumpProgram, {
       DUMP: () => ({
@@ -187,7 +192,7 @@ export class Brick {
     if (vid !== undefined && vid !== '' && vid !== this.opts.volumeId) return fail(22, `volume-id mismatch: this brick serves ${this.opts.volumeId}`)
     // gf_authenticate (auth.ts); a refusal carries what server-handshake.c has put in the reply by then
     const auth = this.opts.auth
-    const verdict = authenticate(auth, this.opts.brickPath, dict, authPeer(ctx.connection.socket), { hosts: await resolveAuthHosts(auth) })
+    const verdict = authenticate(auth, this.opts.brickPath, dict, authPeer(ctx.connection.socket, ctx.connection.tlsName), { hosts: await resolveAuthHosts(auth) })
     if (!verdict.ok) {
       return { op_ret: -1, op_errno: verdict.errno, dict: flatDict({ ERROR: verdict.message, 'volume-id': this.opts.volumeId, child_up: '1' }) }
     }

@@ -1,5 +1,6 @@
 // gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]
 //                    [--auth-allow LIST] [--auth-reject LIST] [--allow-insecure on|off]
+//                    [--tls-dir DIR [--ssl-allow LIST] [--tls-mgmt]]
 // Starts glusterd and the bricks of one volume (in this process, or with --brick-processes each
 // brick in its own process), prints where to mount from, and stops cleanly on SIGINT/SIGTERM.
 // SIGUSR2 restarts bricks whose process died (each registers with the portmapper on a new port).
@@ -8,7 +9,11 @@ import { startCluster } from './cluster.js'
 import { parseBoolean } from './auth.js'
 
 const USAGE = 'usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]\n' +
-  '                          [--auth-allow LIST] [--auth-reject LIST] [--allow-insecure on|off]\n'
+  '                          [--auth-allow LIST] [--auth-reject LIST] [--allow-insecure on|off]\n' +
+  '                          [--tls-dir DIR [--ssl-allow LIST] [--tls-mgmt]]\n' +
+  '  --tls-dir DIR    serve TLS with DIR/glusterfs.pem, glusterfs.key, glusterfs.ca (client.ssl, server.ssl on)\n' +
+  '  --ssl-allow LIST the volume\'s auth.ssl-allow: client CNs the bricks accept (globs, comma-separated)\n' +
+  '  --tls-mgmt       glusterd speaks TLS too (clients: --secure-mgmt=yes / management TLS)\n'
 
 export async function main (argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
@@ -25,6 +30,9 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
       'auth-allow': { type: 'string' },
       'auth-reject': { type: 'string' },
       'allow-insecure': { type: 'string' },
+      'tls-dir': { type: 'string' },
+      'ssl-allow': { type: 'string' },
+      'tls-mgmt': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -36,6 +44,11 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
   const insecure = values['allow-insecure'] !== undefined ? parseBoolean(values['allow-insecure']) : undefined
   if (values['allow-insecure'] !== undefined && insecure === undefined) {
     process.stderr.write(`--allow-insecure ${values['allow-insecure']}: use on or off\n${USAGE}`)
+    process.exitCode = 2
+    return
+  }
+  if (values['tls-dir'] === undefined && (values['ssl-allow'] !== undefined || values['tls-mgmt'] === true)) {
+    process.stderr.write(`--ssl-allow and --tls-mgmt need --tls-dir\n${USAGE}`)
     process.exitCode = 2
     return
   }
@@ -51,6 +64,9 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
     ...(values['auth-allow'] !== undefined ? { authAllow: values['auth-allow'] } : {}),
     ...(values['auth-reject'] !== undefined ? { authReject: values['auth-reject'] } : {}),
     ...(insecure !== undefined ? { allowInsecure: insecure } : {}),
+    ...(values['tls-dir'] !== undefined
+      ? { tls: { dir: values['tls-dir'], management: values['tls-mgmt'], ...(values['ssl-allow'] !== undefined ? { allow: values['ssl-allow'] } : {}) } }
+      : {}),
   })
   process.stdout.write(`volume ${cluster.volume.name}\nvolfile-server ${cluster.volfileServer}\n` +
     `mount: glusterfs --volfile-server=${cluster.host} --volfile-server-port=${cluster.port} --volfile-id=${cluster.volume.name} MOUNTPOINT\n`)

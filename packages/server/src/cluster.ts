@@ -15,8 +15,11 @@ import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Brick } from './brick.js'
 import { Glusterd } from './glusterd.js'
-import { newVolumeConfig, isArbiterBrick, validateVolume, addCredentials, brickAuth } from './volfile.js'
+import { newVolumeConfig, isArbiterBrick, validateVolume, addCredentials, brickAuth, volumeFlag } from './volfile.js'
 import type { VolumeConfig } from './volfile.js'
+import { createTlsContext } from '@gluster-ts/rpc'
+import { loadServerTls } from './tls.js'
+import type { ServerTlsOptions } from './tls.js'
 
 /** auth.allow of the embedded cluster when neither the caller nor cluster.json sets one */
 export const LOOPBACK_AUTH_ALLOW = '127.0.0.1,::1'
@@ -58,6 +61,12 @@ export interface StartClusterOptions {
    * `server.allow-insecure`, else true (as real bricks and Debian's glusterd).
    */
   allowInsecure?: boolean
+  /**
+   * TLS for this run (docs/server.md "TLS"): the bricks serve TLS and the volfiles tell clients
+   * so (`client.ssl on`, `server.ssl on`), `allow` is the volume's `auth.ssl-allow`, and with
+   * `management` glusterd's TCP listener is TLS too. The certificates are read once, here.
+   */
+  tls?: ServerTlsOptions
 }
 
 export interface Cluster {
@@ -119,8 +128,15 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
   const vol = runVolume(volume, opts)
   const bricks: Array<Brick | undefined> = vol.bricks.map(() => undefined)
   const auth = brickAuth(vol)
+  // read once: in-process bricks share the context, brick processes get the PEM text over their pipe
+  const tlsMaterial = opts.tls !== undefined ? loadServerTls(opts.tls) : undefined
+  const tls = tlsMaterial !== undefined ? createTlsContext(tlsMaterial) : undefined
+  const brickTls = volumeFlag(vol, 'server.ssl') ? tls : undefined
   // one switch for the bricks' and glusterd's source-port rule
-  const glusterd = new Glusterd({ volumes: [vol], allowInsecure: auth.allowInsecure ?? true })
+  const glusterd = new Glusterd({
+    volumes: [vol], allowInsecure: auth.allowInsecure ?? true,
+    ...(tls !== undefined ? { tls, management: opts.tls?.management === true } : {}),
+  })
 
   const procs: Array<{ proc: ChildProcess, port: number } | undefined> = vol.bricks.map(() => undefined)
   const startBrickProcess = async (i: number): Promise<void> => {
@@ -134,7 +150,7 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
     // the auth config (with the volume's password) goes over the pipe, not on the command line
     proc.stdin!.on('error', () => {})
-    proc.stdin!.write(JSON.stringify({ auth }) + '\n')
+    proc.stdin!.write(JSON.stringify({ auth, ...(brickTls !== undefined ? { tls: tlsMaterial } : {}) }) + '\n')
     const port = await new Promise<number>((resolve, reject) => {
       let out = ''
       const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`brick ${i} did not start within 90 s: ${out}`)) }, 90_000)
@@ -171,7 +187,7 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     if (opts.brickProcesses === true) return startBrickProcess(i)
     if (bricks[i] !== undefined) return
     const b = vol.bricks[i]!
-    const brick = new Brick({ dir: b.path, volume: vol.name, volumeId: vol.id, arbiter: isArbiterBrick(vol, i), auth })
+    const brick = new Brick({ dir: b.path, volume: vol.name, volumeId: vol.id, arbiter: isArbiterBrick(vol, i), auth, ...(brickTls !== undefined ? { tls: brickTls } : {}) })
     try {
       await brick.listen(b.port ?? 0, host)
     } catch (err) {
@@ -232,6 +248,10 @@ function runVolume (saved: VolumeConfig, opts: StartClusterOptions): VolumeConfi
   options['auth.allow'] = opts.authAllow ?? options['auth.allow'] ?? LOOPBACK_AUTH_ALLOW
   if (opts.authReject !== undefined) options['auth.reject'] = opts.authReject
   if (opts.allowInsecure !== undefined) options['server.allow-insecure'] = opts.allowInsecure ? 'on' : 'off'
+  if (opts.tls !== undefined) {
+    options['client.ssl'] = options['server.ssl'] = 'on'
+    if (opts.tls.allow !== undefined) options['auth.ssl-allow'] = opts.tls.allow
+  }
   const v = { ...saved, options }
   validateVolume(v)
   return v

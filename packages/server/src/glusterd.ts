@@ -12,7 +12,7 @@ import {
   GLUSTER_DUMP_PROGRAM, GLUSTER_DUMP_VERSION, GLUSTER_HNDSK_PROGRAM, GLUSTER_HNDSK_VERSION,
   GLUSTER_PMAP_PROGRAM, GLUSTER_PMAP_VERSION, flatDict, flatDictString,
 } from '@gluster-ts/rpc'
-import type { ServerConnection } from '@gluster-ts/rpc'
+import type { ServerConnection, TlsContext } from '@gluster-ts/rpc'
 import { clientVolfile, validateVolume } from './volfile.js'
 import type { VolumeConfig } from './volfile.js'
 import { authPeer, isTrustedCaller } from './auth.js'
@@ -25,6 +25,17 @@ export interface GlusterdOptions {
    * MSG_DENIED / AUTH_ERROR before any handler.
    */
   allowInsecure?: boolean
+  /**
+   * Our certificate and trusted CAs. With `management`, the TCP listener speaks TLS only (as
+   * glusterd with /var/lib/glusterd/secure-access). Without it, volfiles are served in plaintext
+   * and a second listener on another port serves the portmapper over TLS; volfiles name that port
+   * as `remote-port`. GlusterFS clients decide TLS for the portmapper connection by its port
+   * (socket.c socket_fix_ssl_opts: 24007 = management TLS, any other = the volfile's
+   * ssl-enabled), and ours is not 24007: a TLS volume's clients come to it with TLS.
+   */
+  tls?: TlsContext
+  /** glusterd's TCP listener speaks TLS (needs `tls`) */
+  management?: boolean
 }
 
 const MAX_KEY_BYTES = 255
@@ -40,15 +51,19 @@ export class Glusterd {
   /** connections that fetched a volfile, and which volume: they get FETCHSPEC */
   readonly #watchers = new Map<ServerConnection, string>()
   readonly #allowInsecure: boolean
+  /** the portmapper over TLS beside a plaintext management listener (GlusterdOptions.tls) */
+  readonly #tlsPortmap: RpcServer | undefined
 
   constructor (opts: GlusterdOptions = {}) {
+    if (opts.management === true && opts.tls === undefined) throw new Error('Glusterd: management TLS needs tls (certificate, key, CA list)')
     for (const v of opts.volumes ?? []) this.setVolume(v, { notify: false })
     this.#allowInsecure = opts.allowInsecure ?? true
-    this.rpc = this.#makeServer()
+    this.rpc = this.#makeServer(opts.management === true ? opts.tls : undefined)
+    this.#tlsPortmap = opts.tls !== undefined && opts.management !== true ? this.#makeServer(opts.tls) : undefined
   }
 
-  #makeServer (): RpcServer {
-    const rpc = new RpcServer({ allowInsecure: this.#allowInsecure })
+  #makeServer (tls?: TlsContext): RpcServer {
+    const rpc = new RpcServer({ allowInsecure: this.#allowInsecure, ...(tls !== undefined ? { tls } : {}) })
     rpc.register(DumpProgram, {
       DUMP: () => ({
         gfs_id: 0n, op_ret: 0, op_errno: 0,
@@ -93,8 +108,15 @@ export class Glusterd {
     return rpc
   }
 
-  /** Listen on TCP (port 0 = any). Resolves with the address. */
-  listen (port = 24007, host = '127.0.0.1'): Promise<string> { return this.rpc.listen(port, host) }
+  /** Listen on TCP (port 0 = any), and the TLS portmapper on any free port of `host`. Resolves with the address. */
+  async listen (port = 24007, host = '127.0.0.1'): Promise<string> {
+    const at = await this.rpc.listen(port, host)
+    await this.#tlsPortmap?.listen(0, host)
+    return at
+  }
+
+  /** The port clients ask for brick ports (`remote-port` of the volfiles): the TLS portmapper's when there is one. */
+  get portmapPort (): number | undefined { return this.#tlsPortmap?.port ?? this.rpc.port }
 
   /** Also serve on a unix socket. */
   async listenUnix (socketPath: string): Promise<string> {
@@ -117,7 +139,7 @@ export class Glusterd {
     const name = key.replace(/^\/+/, '').split('.')[0] ?? ''
     const v = this.#volumes.get(name)
     if (v === undefined) return undefined
-    const port = this.rpc.port
+    const port = this.portmapPort
     return { volume: name, spec: clientVolfile(v, { ...(port !== undefined ? { glusterdPort: port } : {}), trusted: opts.trusted === true }) }
   }
 
@@ -171,7 +193,7 @@ export class Glusterd {
   }
 
   async close (): Promise<void> {
-    await Promise.all([this.rpc, ...this.#extra].map(s => s.close({ timeoutMs: 2000 })))
+    await Promise.all([this.rpc, ...this.#extra, ...(this.#tlsPortmap !== undefined ? [this.#tlsPortmap] : [])].map(s => s.close({ timeoutMs: 2000 })))
   }
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }

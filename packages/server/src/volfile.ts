@@ -29,7 +29,9 @@ export interface VolumeConfig {
   bricks: BrickConfig[]
   /**
    * Volume options by their `gluster volume set` names: `ping-timeout` (clients, default 42),
-   * `auth.allow` (default `*`), `auth.reject`, `server.allow-insecure` (default on) for the bricks.
+   * `auth.allow` (default `*`), `auth.reject`, `server.allow-insecure` (default on) for the bricks;
+   * `client.ssl` (TLS from clients to bricks, written into the client volfile), `server.ssl` (the
+   * bricks serve TLS), `auth.ssl-allow` (client CNs the bricks accept over TLS); all off/unset by default.
    */
   options?: Record<string, string>
   /**
@@ -65,6 +67,7 @@ export function brickAuth (v: VolumeConfig): AuthConfig {
   const cfg: AuthConfig = { allow: o['auth.allow'] ?? DEFAULT_AUTH_ALLOW, allowInsecure: parseBoolean(o['server.allow-insecure'] ?? 'on') ?? true }
   if (o['auth.reject'] !== undefined) cfg.reject = o['auth.reject']
   if (v.username !== undefined && v.password !== undefined) cfg.login = { username: v.username, password: v.password }
+  if (o['auth.ssl-allow'] !== undefined) cfg.sslAllow = o['auth.ssl-allow']
   return cfg
 }
 
@@ -80,8 +83,10 @@ export function validateVolume (v: VolumeConfig): void {
     const list = v.options?.[key]
     if (list !== undefined) validateAuthList(`volume ${v.name}: ${key}`, list)
   }
-  const insecure = v.options?.['server.allow-insecure']
-  if (insecure !== undefined && parseBoolean(insecure) === undefined) throw new Error(`volume ${v.name}: server.allow-insecure ${JSON.stringify(insecure)}: use on or off`)
+  for (const key of ['server.allow-insecure', 'client.ssl', 'server.ssl'] as const) {
+    const val = v.options?.[key]
+    if (val !== undefined && parseBoolean(val) === undefined) throw new Error(`volume ${v.name}: ${key} ${JSON.stringify(val)}: use on or off`)
+  }
   // credentials go into volfiles as `option username X`: one printable word each
   for (const key of ['username', 'password'] as const) {
     const val = v[key]
@@ -93,6 +98,12 @@ export function validateVolume (v: VolumeConfig): void {
     if (seen.has(k)) throw new Error(`volume ${v.name}: brick ${k} listed twice`)
     seen.add(k)
   }
+}
+
+/** A boolean volume option (client.ssl, server.ssl …); off when unset. */
+export function volumeFlag (v: VolumeConfig, key: string): boolean {
+  const val = v.options?.[key]
+  return val !== undefined && parseBoolean(val) === true
 }
 
 /** Whether brick `index` of `v` is an arbiter (the third of its replica set when arbiter 1). */
@@ -118,7 +129,7 @@ export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number, t
       ['transport.socket.keepalive-interval', '2'],
       ['transport.socket.keepalive-time', '20'],
       ['transport.tcp-user-timeout', '0'],
-      ['transport.socket.ssl-enabled', 'off'],
+      ['transport.socket.ssl-enabled', volumeFlag(v, 'client.ssl') ? 'on' : 'off'],
     ]
     if (opts.trusted === true && v.username !== undefined && v.password !== undefined) {
       options.push(['password', v.password], ['username', v.username])

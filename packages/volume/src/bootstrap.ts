@@ -3,10 +3,11 @@
 // style): server i starts staggerMs after server i-1, or as soon as i-1 fails. The first volfile
 // wins and the other attempts are aborted. When all fail, one EGLUSTER_NOVOLFILE whose cause is
 // an AggregateError with one error per address, each with a `reason`.
-import { GlusterError, RpcClient, getSpec, glusterfsV2Cred } from '@gluster-ts/rpc'
+import { GlusterError, RpcClient, getSpec, glusterfsV2Cred, type TlsContext } from '@gluster-ts/rpc'
 import { parseServer, type VolfileServer } from './servers.js'
+import { plaintextRefused } from './tls.js'
 
-export type FailureReason = 'dns' | 'refused' | 'unreachable' | 'timeout' | 'no-such-volume' | 'rejected' | 'protocol' | 'aborted' | 'other'
+export type FailureReason = 'dns' | 'refused' | 'unreachable' | 'timeout' | 'no-such-volume' | 'rejected' | 'protocol' | 'tls' | 'aborted' | 'other'
 
 export interface BootstrapOptions {
   volume: string
@@ -19,6 +20,8 @@ export interface BootstrapOptions {
   timeoutMs?: number
   /** bind a source port below 1024 */
   privilegedPort?: boolean
+  /** management TLS: speak TLS to every volfile server (TCP) with this context */
+  tls?: TlsContext
 }
 
 export interface Bootstrapped {
@@ -36,6 +39,7 @@ export function failureReason (err: unknown): FailureReason {
   if (!(err instanceof GlusterError)) return 'other'
   const sys = (err.cause as NodeJS.ErrnoException | undefined)?.code
   if (err.code === 'ABORT_ERR') return 'aborted'
+  if (err.code === 'EGLUSTER_TLS' || err.code === 'EGLUSTER_TLS_CONFIG') return 'tls'
   if (err.code === 'EGLUSTER_TIMEOUT' || err.code === 'ETIMEDOUT') return 'timeout'
   if (err.code === 'EGLUSTER_CONNECT') {
     if (err.syscall === 'getaddrinfo' || sys === 'ENOTFOUND' || sys === 'EAI_AGAIN') return 'dns'
@@ -57,6 +61,7 @@ const DESCRIBE: Record<FailureReason, string> = {
   'no-such-volume': 'no such volume',
   rejected: 'connection closed by the server',
   protocol: 'not a glusterd',
+  tls: 'TLS failed',
   aborted: 'aborted',
   other: 'failed',
 }
@@ -70,6 +75,7 @@ async function attempt (s: VolfileServer, o: BootstrapOptions, signal: AbortSign
     timeoutMs: 0,
     signal: t,
     ...(o.privilegedPort === true ? { localPortBelow1024: true } : {}),
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
   })
   try {
     const r = await getSpec(client, o.volume, { signal: t, timeoutMs })
@@ -78,8 +84,10 @@ async function attempt (s: VolfileServer, o: BootstrapOptions, signal: AbortSign
       try { learned.push(parseServer(x)) } catch { /* glusterd named something we cannot parse: skip it */ }
     }
     return { spec: r.spec, server: s, client, learned }
-  } catch (err) {
+  } catch (e) {
     client.destroy()
+    const err = plaintextRefused(e, client, o.tls === undefined && !('path' in s.address),
+      'glusterd closed the connection on our plaintext GETSPEC: management TLS is probably on there (/var/lib/glusterd/secure-access): connect with tls: { management: true }')
     // the signal's own timeout surfaces as a DOMException TimeoutError: make it ours
     if ((err as { name?: string }).name === 'TimeoutError') {
       throw new GlusterError('EGLUSTER_TIMEOUT', `GETSPEC ${o.volume} from ${s.label}: no answer within ${timeoutMs} ms`, { peer: s.label, syscall: 'GETSPEC' }, { cause: err })
@@ -119,6 +127,14 @@ export async function fetchVolfile (servers: readonly VolfileServer[], o: Bootst
       })
       const summary = list.map(e => `${e.address}: ${DESCRIBE[e.reason]} (${e.message})`).join('; ')
       const agg = new AggregateError(list, `every volfile server failed for volume '${o.volume}': ${summary}`)
+      const first = list[0] as unknown as GlusterError
+      if (list.every(e => e instanceof GlusterError && e.code === first.code) && (first.code === 'EGLUSTER_TLS' || first.code === 'EGLUSTER_TLS_CONFIG')) {
+        // every server failed for a TLS reason: that is the error, not "no volfile"
+        finish(Object.assign(new GlusterError(first.code, `${first.code}: no volfile for '${o.volume}' from ${servers.map(s => s.label).join(', ')}: ${summary}`,
+          { syscall: 'GETSPEC', path: o.volume, ...(first.peer !== undefined ? { peer: first.peer } : {}) }, { cause: agg }),
+        { tlsReason: first.tlsReason, rejectedBy: first.rejectedBy }))
+        return
+      }
       finish(new GlusterError('EGLUSTER_NOVOLFILE', `EGLUSTER_NOVOLFILE: no volfile for '${o.volume}' from ${servers.map(s => s.label).join(', ')}: ${summary}`,
         { syscall: 'GETSPEC', path: o.volume }, { cause: agg }))
     }

@@ -5,13 +5,15 @@
 // decides, and a brick that does not answer it is marked slow (AFR reads avoid it) until a probe
 // is answered again.
 import { EventEmitter } from 'node:events'
+import { TLSSocket } from 'node:tls'
 import { randomUUID } from 'node:crypto'
 import {
-  CallbackProgram, GlusterError, RpcClient, dump, glusterfsV2Cred, glusterfsV3Cred, isGlusterd, ping, portByBrick,
-  servesFopV400, setVolume, type BoundProc, type CallOptions, type Gfs3CbkCacheInvalidationReq,
+  CallbackProgram, GlusterError, RpcClient, dump, tlsError, glusterfsV2Cred, glusterfsV3Cred, isGlusterd, ping, portByBrick,
+  servesFopV400, setVolume, type BoundProc, type CallOptions, type Gfs3CbkCacheInvalidationReq, type TlsContext,
 } from '@gluster-ts/rpc'
 import type { ClientSpec } from './graph.js'
 import { mdataCred } from './mdata.js'
+import { plaintextRefused, type TlsResolver } from './tls.js'
 import { brickConnectChannel, brickDisconnectChannel, type BrickConnectEvent, type BrickDisconnectEvent } from './diagnostics.js'
 
 export type BrickState = 'idle' | 'connecting' | 'up' | 'down' | 'closed'
@@ -35,6 +37,8 @@ export interface BrickOptions {
   probeIntervalMs?: number
   /** bind a source port below 1024 (needs root) for bricks with server.allow-insecure off */
   privilegedPort?: boolean
+  /** which connections speak TLS, and with what (tls.ts); none: plaintext everywhere */
+  tls?: TlsResolver
   /** the volume id from an earlier SETVOLUME (the brick checks it) */
   volumeId?: string
   /** uid/gid/pid for the fop credential */
@@ -199,11 +203,18 @@ export class BrickClient extends EventEmitter<BrickEvents> {
     const timeoutMs = this.#o.connectTimeoutMs
     const bind = this.#o.privilegedPort === true ? { localPortBelow1024: true } : {}
     const host = this.spec.host.includes(':') ? `[${this.spec.host}]` : this.spec.host
+    const tlsFor = (p: number): { tls?: TlsContext } => {
+      const c = this.#o.tls?.forBrickPort(p, this.spec.options)
+      return c !== undefined ? { tls: c } : {}
+    }
     let port = this.spec.port
     if (port === undefined || port === 0) {
-      const m = await RpcClient.connect(`${host}:24007`, { cred: cred2, timeoutMs, connectTimeoutMs: timeoutMs, signal: t, firstXid: this.#nextXid, ...bind })
+      const mt = tlsFor(24007)
+      const m = await RpcClient.connect(`${host}:24007`, { cred: cred2, timeoutMs, connectTimeoutMs: timeoutMs, signal: t, firstXid: this.#nextXid, ...bind, ...mt })
       try {
         port = await portByBrick(m, this.spec.brickPath, { signal: t, timeoutMs })
+      } catch (err) {
+        throw plaintextRefused(err, m, mt.tls === undefined, 'glusterd closed the connection on our plaintext PORTBYBRICK: management TLS is probably on there (tls.management)')
       } finally {
         this.#nextXid = m.nextXid
         m.destroy()
@@ -212,7 +223,8 @@ export class BrickClient extends EventEmitter<BrickEvents> {
     let c: RpcClient
     for (let hop = 0; ; hop++) {
       this.label = `${this.spec.host}:${port}:${this.spec.brickPath}`
-      c = await RpcClient.connect(`${host}:${port}`, { cred: cred2, timeoutMs: 0, connectTimeoutMs: timeoutMs, signal: t, firstXid: this.#nextXid, peer: this.label, ...bind })
+      const bt = tlsFor(port)
+      c = await RpcClient.connect(`${host}:${port}`, { cred: cred2, timeoutMs: 0, connectTimeoutMs: timeoutMs, signal: t, firstXid: this.#nextXid, peer: this.label, ...bind, ...bt })
       let progs
       try {
         progs = await dump(c, { signal: t, timeoutMs }).catch((err: unknown) => { throw this.#portRefused(err) })
@@ -225,7 +237,7 @@ export class BrickClient extends EventEmitter<BrickEvents> {
         }
       } catch (err) {
         c.destroy()
-        throw err
+        throw plaintextRefused(err, c, bt.tls === undefined, `${this.label} closed the connection on our plaintext DUMP: the brick probably has TLS on (server.ssl) while our volfile says client.ssl off`)
       }
       if (isGlusterd(progs) || !servesFopV400(progs)) {
         c.destroy()
@@ -252,6 +264,13 @@ export class BrickClient extends EventEmitter<BrickEvents> {
       try {
         r = await setVolume(c, sv)
       } catch (err) {
+        if (err instanceof GlusterError && err.code === 'EGLUSTER_AUTH' && c.socket instanceof TLSSocket) {
+          // on a TLS connection, login.so decides by the CN alone when auth.ssl-allow is set
+          throw tlsError({ tlsReason: 'cn-not-allowed', rejectedBy: 'server' }, {
+            peer: this.label, brick: this.label, ourName: this.#o.tls?.forBrickPort(port, this.spec.options)?.commonName,
+            when: '(SETVOLUME answered EACCES: the CN is not in auth.ssl-allow, or auth.allow/auth.reject exclude this address)',
+          }, err)
+        }
         throw this.#setVolumeRefused(err)
       }
       if (!r.childUp) throw new GlusterError('ENOTCONN', `${this.label}: brick reports child_up 0 (its storage is not up)`, { brick: this.label })

@@ -146,7 +146,6 @@ export function buildClientGraph (volfile: string | Volfile, overrides?: XlatorO
         if (brickPath === undefined) throw bad(x, 'no remote-subvolume')
         const tt = opts.get('transport-type') ?? 'tcp'
         if (tt !== 'tcp' && tt !== 'socket') throw unsupported(x, `transport-type ${tt}`)
-        if (parseBool(opts.get('transport.socket.ssl-enabled') ?? opts.get('client.ssl'), false)) throw unsupported(x, 'TLS (ssl-enabled on)')
         const c: ClientSpec = {
           kind: 'client',
           name: x.name,

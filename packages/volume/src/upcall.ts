@@ -7,7 +7,7 @@
 // connection: program GlusterFS Callback (52743234 v1), procedure CACHE_INVALIDATION (5),
 // argument gfs3_cbk_cache_invalidation_req (packages/rpc/src/programs/cbk.ts). The changing
 // client itself is never told. Each brick of a replica set that saw the change sends its own.
-import { GfUpcallEvent, GfUpcallFlags, type Gfs3CbkCacheInvalidationReq } from '@gluster-ts/rpc'
+import { GfUpcallEvent, GfUpcallFlags, type Gfs3CbkCacheInvalidationReq, type TlsContext } from '@gluster-ts/rpc'
 import type { BrickClient } from './brick.js'
 import { fetchVolfile } from './bootstrap.js'
 import { parseServers } from './servers.js'
@@ -107,14 +107,14 @@ export function brickVolfileId (volume: string, host: string, brickPath: string)
  * `cache-invalidation` option. True only when every brick has it on; false when one has it off
  * or its volfile cannot be read.
  */
-export async function cacheInvalidationEnabled (servers: readonly string[], volume: string, bricks: Iterable<BrickClient>, o: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<boolean> {
+export async function cacheInvalidationEnabled (servers: readonly string[], volume: string, bricks: Iterable<BrickClient>, o: { signal?: AbortSignal, timeoutMs?: number, tls?: TlsContext } = {}): Promise<boolean> {
   const ids = new Set<string>()
   for (const b of bricks) ids.add(brickVolfileId(volume, b.spec.host, b.spec.brickPath))
   if (ids.size === 0) return false
   const list = parseServers(servers)
   const texts = await Promise.all([...ids].map(async id => {
     try {
-      const r = await fetchVolfile(list, { volume: id, timeoutMs: o.timeoutMs ?? 5000, ...(o.signal !== undefined ? { signal: o.signal } : {}) })
+      const r = await fetchVolfile(list, { volume: id, timeoutMs: o.timeoutMs ?? 5000, ...(o.signal !== undefined ? { signal: o.signal } : {}), ...(o.tls !== undefined ? { tls: o.tls } : {}) })
       r.client.destroy()
       return r.spec
     } catch {

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises'
 import { randomUUID } from 'node:crypto'
 import {
   CallbackProgram, FopProgram, GlusterError, GfSetattrValid, RpcClient, getSpec, gfxDictBin, gfxUint,
-  type GfxValue,
+  type GfxValue, type TlsContext,
 } from '@gluster-ts/rpc'
 import { parseServers, type VolfileServer } from './servers.js'
 import { fetchVolfile } from './bootstrap.js'
@@ -23,6 +23,8 @@ import { WritableFile, openFlags } from './write-file.js'
 import { VolumeWriteStream, type WriteStreamOptions } from './write-stream.js'
 import type { WriteTiming } from './afr-txn.js'
 import { cacheInvalidationEnabled, namespaceChanged, watchBrick, type UpcallEvents } from './upcall.js'
+import { TlsResolver, ioTlsEnabled, type VolumeTlsOptions } from './tls.js'
+import { connectFailure, refusedForGood } from './connect-failure.js'
 
 export interface VolumeOptions {
   /** volfile servers: 'host', 'host:port', '[v6]:port', 'unix:/path' (port 0 or none: 24007) */
@@ -80,6 +82,11 @@ export interface VolumeOptions {
   uid?: number
   gid?: number
   groups?: number[]
+  /**
+   * TLS certificates and switches (docs/volume.md "TLS"). Which connections use TLS follows the
+   * volfile and the host, as in GlusterFS: this only says with what, or forces management TLS.
+   */
+  tls?: VolumeTlsOptions
 }
 
 export interface OpOptions { signal?: AbortSignal }
@@ -318,6 +325,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
   #timing: ReadTiming
   #writer: Writer | undefined
   #openFiles = new Set<WritableFile>()
+  readonly #tls: TlsResolver
 
   readonly #upcalls = {
     invalidate: (e: UpcallEvents['invalidate'][0]): void => {
@@ -336,6 +344,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
     this.#o = o
     this.name = o.volume
     this.#servers = servers
+    this.#tls = new TlsResolver(o.tls)
     this.#timing = { hedgeAfterMs: o.hedgeAfterMs ?? 300, stragglerMs: o.stragglerMs ?? 300, attemptTimeoutMs: o.attemptTimeoutMs ?? 10_000 }
   }
 
@@ -348,7 +357,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
       ...(o.signal !== undefined ? { signal: o.signal } : {}),
       ...(o.staggerMs !== undefined ? { staggerMs: o.staggerMs } : {}),
       timeoutMs: o.bootstrapTimeoutMs ?? 5000,
-      ...(o.privilegedPort === true ? { privilegedPort: true } : {}),
+      ...vol.#mgmtConnectOptions(),
     })
     for (const s of boot.learned) if (!vol.#servers.some(x => x.label === s.label)) vol.#servers.push(s)
     try {
@@ -361,6 +370,15 @@ export class Volume extends EventEmitter<UpcallEvents> {
     return vol
   }
 
+  /** How volfile server connections are made: privileged port, management TLS. */
+  #mgmtConnectOptions (): { privilegedPort?: true, tls?: TlsContext } {
+    const tls = this.#tls.forManagement()
+    return { ...(this.#o.privilegedPort === true ? { privilegedPort: true } : {}), ...(tls !== undefined ? { tls } : {}) }
+  }
+
+  /** Whether connections to glusterd speak TLS (the `tls.management` option, or the host's secure-access file). */
+  get managementTls (): boolean { return this.#tls.management }
+
   /** The client graph in use (for diagnostics). */
   get graph (): ClientGraph { return this.#g.graph }
   /** Every brick connection, by protocol/client name. */
@@ -370,13 +388,19 @@ export class Volume extends EventEmitter<UpcallEvents> {
 
   /** Whether every brick has features.cache-invalidation on (so 'invalidate' events come): reads the bricks' volfiles. */
   cacheInvalidation (o: OpOptions & { timeoutMs?: number } = {}): Promise<boolean> {
-    return cacheInvalidationEnabled(this.servers, this.name, this.#g.bricks.values(), o)
+    const tls = this.#tls.forManagement()
+    return cacheInvalidationEnabled(this.servers, this.name, this.#g.bricks.values(), { ...o, ...(tls !== undefined ? { tls } : {}) })
   }
 
   async #makeGraph (text: string, old: Graph | undefined, signal?: AbortSignal): Promise<Graph> {
     const overrides: XlatorOptions = { ...this.#o.xlatorOptions }
     if (this.#o.readHashMode !== undefined) overrides['*'] = { ...overrides['*'], 'read-hash-mode': String(this.#o.readHashMode) }
     const graph = buildClientGraph(text, overrides)
+    // read every certificate the graph needs now: a missing file fails connect, not each brick
+    for (const c of graph.clients) {
+      if (c.port === undefined || c.port === 0) this.#tls.forManagement()
+      if (ioTlsEnabled(c.options)) this.#tls.forIo(c.options)
+    }
     const bricks = new Map<string, BrickClient>()
     const bo: BrickOptions = {
       volfileKey: this.#o.volume,
@@ -391,6 +415,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
       ...(this.#o.gid !== undefined ? { gid: this.#o.gid } : {}),
       ...(this.#o.groups !== undefined ? { groups: this.#o.groups } : {}),
       ...(graph.volumeId !== undefined ? { volumeId: graph.volumeId } : {}),
+      tls: this.#tls,
     }
     const reuse = new Map<string, BrickClient>()
     if (old !== undefined) for (const b of old.bricks.values()) reuse.set(brickKey(b.spec), b)
@@ -430,7 +455,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
       const quorate = sets.every(s => s.upCount >= Math.max(1, s.spec.quorumCount))
       const tried = all.every(b => b.up || b.failures > 0)
       // a brick that refused us will refuse again: like the FUSE client on AUTH_FAILED, give up
-      return tried && (quorate || all.some(b => !b.up && refusedUs(b.lastError)))
+      return tried && (quorate || all.some(b => !b.up && refusedForGood(b.lastError)))
     }
     if (!ready()) {
       await new Promise<void>(resolve => {
@@ -450,13 +475,8 @@ export class Volume extends EventEmitter<UpcallEvents> {
     const short = sets.filter(s => s.upCount < Math.max(1, s.spec.quorumCount))
     if (short.length > 0) {
       const why = short.map(s => `${s.name}: ${s.upCount}/${s.children.length} up, needs ${Math.max(1, s.spec.quorumCount)} (${s.children.filter(c => !c.up).map(c => `${c.label}: ${c.lastError?.message ?? 'no answer'}`).join('; ')})`).join('; ')
-      // refused by the bricks' auth: say so with their code and name the first brick that refused
-      const refused = short.flatMap(s => s.children).find(c => !c.up && refusedUs(c.lastError))
-      if (refused !== undefined) {
-        const e = refused.lastError as GlusterError
-        throw new GlusterError(e.code, `volume ${this.#o.volume}: bricks refused the client: ${why}`, { syscall: 'connect', path: this.#o.volume, brick: refused.label }, { cause: e })
-      }
-      throw new GlusterError('EGLUSTER_NO_QUORUM', `volume ${this.#o.volume}: not enough bricks within ${timeoutMs} ms: ${why}`, { syscall: 'connect', path: this.#o.volume })
+      throw connectFailure(this.#o.volume, short.flatMap(s => s.children.filter(c => !c.up)), why,
+        new GlusterError('EGLUSTER_NO_QUORUM', `volume ${this.#o.volume}: not enough bricks within ${timeoutMs} ms: ${why}`, { syscall: 'connect', path: this.#o.volume }))
     }
   }
 
@@ -484,7 +504,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
       })
       if (signal.aborted) return
       try {
-        const b = await fetchVolfile(this.#servers, { volume: this.#o.volume, signal, timeoutMs: this.#o.bootstrapTimeoutMs ?? 5000 })
+        const b = await fetchVolfile(this.#servers, { volume: this.#o.volume, signal, timeoutMs: this.#o.bootstrapTimeoutMs ?? 5000, ...this.#mgmtConnectOptions() })
         if (signal.aborted) { b.client.destroy(); return }
         this.#adoptMgmt(b.client, b.server)
         await this.#switchTo(b.spec)
@@ -1129,9 +1149,4 @@ export class Volume extends EventEmitter<UpcallEvents> {
   }
 
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
-}
-
-/** A brick's auth said no (SETVOLUME EACCES, or our source port refused). */
-function refusedUs (err: Error | undefined): boolean {
-  return err instanceof GlusterError && (err.code === 'EGLUSTER_AUTH' || err.code === 'EGLUSTER_PRIVILEGED_PORT')
 }

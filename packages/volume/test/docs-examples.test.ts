@@ -16,7 +16,8 @@
 //   xattr user.demo), /dir/a.txt, /dir/big.bin (3 MiB), /dir/link -> file, /huge (300 entries),
 //   /video.mp4 (2 MiB). Examples that write should use their own names or clean up.
 // - A block that must not run (a fragment, pseudo code) is preceded by the line
-//   `<!-- docs-examples: skip -->`. There are none today.
+//   `<!-- docs-examples: skip -->`. One today: the TLS example, which needs a TLS cluster
+//   (test-interop/volume-tls.test.ts runs it against the real one).
 // - A block fails the test if it throws. console output is captured and checked where a block
 //   states what it prints (see EXPECT).
 import t from 'tap'

@@ -8,11 +8,12 @@ import {
   type GatewayServer, type GatewayServerOptions, type LogLevel, type MountOptions,
 } from '@gluster-ts/http'
 import { startCluster, type Cluster } from '@gluster-ts/server'
-import { Volume } from '@gluster-ts/volume'
+import { Volume, defaultTlsDirs } from '@gluster-ts/volume'
 import type { Session } from '../session.js'
 import { CliError, EXIT } from '../errors.js'
 import { parseLocation } from '../url.js'
 import { report } from './common.js'
+import { withTls } from '../tls-flags.js'
 
 export interface ServeOptions {
   /** positional mounts and --mount values */
@@ -81,7 +82,7 @@ async function gatewayOptions (s: Session, o: ServeOptions): Promise<GatewayServ
   }
   const opts: GatewayServerOptions = {
     ...base,
-    mounts,
+    mounts: mounts.map(m => withTls(m, s.opts.tls)),
     host: o.host ?? base.host ?? '127.0.0.1',
     port: o.port ?? base.port ?? 8080,
     workers: o.workers ?? base.workers ?? 1,
@@ -194,6 +195,10 @@ export interface ClusterOptions {
   authAllow?: string | undefined
   authReject?: string | undefined
   allowInsecure?: boolean | undefined
+  /** serve TLS with the certificates of the global --tls-* flags (s.opts.tls) */
+  tls?: boolean | undefined
+  /** with tls: auth.ssl-allow */
+  sslAllow?: string | undefined
 }
 
 /** The embedded cluster; prints what packages/server's gluster-ts-cluster prints, stops on Ctrl-C. */
@@ -209,12 +214,26 @@ export async function cluster (s: Session, o: ClusterOptions): Promise<number> {
     }
   }
   try {
+    if (o.sslAllow !== undefined && o.tls !== true) throw new CliError('EUSAGE', '--ssl-allow needs --tls')
+    const t = s.opts.tls
+    const tls = o.tls === true
+      ? {
+          // no flags: the directory the installed GlusterFS reads its certificates from
+          dir: t?.dir ?? defaultTlsDirs()[0]!,
+          ...(t?.certFile !== undefined ? { certFile: t.certFile } : {}),
+          ...(t?.keyFile !== undefined ? { keyFile: t.keyFile } : {}),
+          ...(t?.caFile !== undefined ? { caFile: t.caFile } : {}),
+          ...(t?.management === true ? { management: true } : {}),
+          ...(o.sslAllow !== undefined ? { allow: o.sslAllow } : {}),
+        }
+      : undefined
     c = await startCluster({
       dir: o.dir, replica: o.replica, distribute: o.distribute, port: o.port, volume: o.volume, host: o.host,
       brickProcesses: o.brickProcesses, ...(o.arbiter !== undefined ? { arbiter: o.arbiter } : {}),
       ...(o.authAllow !== undefined ? { authAllow: o.authAllow } : {}),
       ...(o.authReject !== undefined ? { authReject: o.authReject } : {}),
       ...(o.allowInsecure !== undefined ? { allowInsecure: o.allowInsecure } : {}),
+      ...(tls !== undefined ? { tls } : {}),
     })
     s.out(`volume ${c.volume.name}\nvolfile-server ${c.volfileServer}\nurl gluster://${c.volfileServer}/${c.volume.name}/\n` +
       `mount: glusterfs --volfile-server=${c.host} --volfile-server-port=${c.port} --volfile-id=${c.volume.name} MOUNTPOINT\n`)

@@ -199,3 +199,38 @@ t.test('a consumer that throws kills the decoder', async t => {
   t.ok(dec.error)
   t.throws(() => dec.readBuffer(), { code: 'EGLUSTER_PROTOCOL' })
 })
+
+t.test('place() sees the header even when the record mark comes in a read of its own (a TLS record of its own)', async t => {
+  // a 1 MiB record whose first 200 bytes are the "header" place() needs
+  const rec = body(1 << 20, 7)
+  const stream = one(rec)
+  const into = Buffer.alloc(1 << 20)
+  const heads: number[] = []
+  const dec = new RecordDecoder({
+    place: (head) => {
+      heads.push(head.length)
+      return head.length >= 200 ? { headBytes: 200, into } : undefined
+    },
+  })
+  // GlusterFS over TLS: mark (4 bytes), then the header, then the payload in 16 KiB records
+  let got: { record: Buffer, tail?: Buffer } | undefined
+  let pos = 0
+  for (const n of [4, 300, ...new Array<number>(70).fill(16384)]) {
+    if (pos >= stream.length) break
+    const buf = dec.readBuffer()
+    const k = Math.min(n, buf.length, stream.length - pos)
+    stream.copy(buf, 0, pos, pos + k)
+    pos += k
+    dec.commit(k, (record, tail) => { got = tail === undefined ? { record } : { record, tail } })
+  }
+  t.equal(pos, stream.length)
+  t.same(heads, [0, 300], 'asked with the mark alone (nothing), then again with the header')
+  t.ok(got?.tail !== undefined, 'split into head + tail')
+  t.equal(got!.tail!.buffer, into.buffer, 'the payload was read into the caller\'s buffer')
+  t.ok(Buffer.concat([got!.record, got!.tail!]).equals(rec))
+  // and a record nobody places gets its own buffer once PLACE_PEEK_BYTES (1 KiB) of it are here
+  const dec2 = new RecordDecoder({ place: () => undefined })
+  const f = feed(dec2, stream, [4, 300, 800, 16384])
+  t.equal(f.records.length, 1)
+  t.ok(f.records[0]!.equals(rec))
+})
