@@ -1,0 +1,41 @@
+// The running client graph, built from the volfile's description (graph.ts) bottom-up, as
+// GlusterFS links its xlators: each protocol/client leaf over its brick connection, replica sets
+// over their bricks, distribute over its subvolumes. The top is what
+// Volume calls.
+import type { BrickClient } from './brick.js'
+import { ClientLayer } from './client-layer.js'
+import { DistributeLayer } from './distribute.js'
+import type { ClientGraph, GraphNode } from './graph.js'
+import type { Layer } from './layer.js'
+import { Replicate, type ReadTiming } from './replicate.js'
+import { ReplicateLayer, type WriteSettings } from './replicate-layer.js'
+
+export interface StackSettings {
+  read: ReadTiming
+  write: WriteSettings
+}
+
+/** The layers of `graph` over `bricks` (by protocol/client name); resolves to the top one. */
+export function buildStack (graph: ClientGraph, bricks: ReadonlyMap<string, BrickClient>, s: StackSettings): Layer {
+  const brick = (name: string): BrickClient => {
+    const b = bricks.get(name)
+    if (b === undefined) throw new Error(`no brick connection for ${name}`)
+    return b
+  }
+  const build = (node: GraphNode): Layer => {
+    switch (node.kind) {
+      case 'client': return new ClientLayer(brick(node.name), { attemptTimeoutMs: s.read.attemptTimeoutMs })
+      case 'replicate': return new ReplicateLayer(new Replicate(node, node.children.map(c => brick(c.name)), s.read), s.write)
+      case 'distribute': return new DistributeLayer(node, node.children.map(build))
+    }
+  }
+  return build(graph.root)
+}
+
+/** Every layer of the graph, top first. */
+export function layersOf (top: Layer): Layer[] {
+  const out: Layer[] = []
+  const walk = (l: Layer): void => { out.push(l); for (const c of l.children) walk(c) }
+  walk(top)
+  return out
+}
