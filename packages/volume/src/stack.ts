@@ -1,6 +1,6 @@
 // The running client graph, built from the volfile's description (graph.ts) bottom-up, as
 // GlusterFS links its xlators: each protocol/client leaf over its brick connection, replica sets
-// over their bricks, distribute over its subvolumes. The top is what
+// over their bricks, distribute over its subvolumes, shard over distribute. The top is what
 // Volume calls.
 import type { BrickClient } from './brick.js'
 import { ClientLayer } from './client-layer.js'
@@ -9,10 +9,12 @@ import type { ClientGraph, GraphNode } from './graph.js'
 import type { Layer } from './layer.js'
 import { Replicate, type ReadTiming } from './replicate.js'
 import { ReplicateLayer, type WriteSettings } from './replicate-layer.js'
+import { ShardLayer, type ShardSettings } from './shard.js'
 
 export interface StackSettings {
   read: ReadTiming
   write: WriteSettings
+  shard: ShardSettings
 }
 
 /** The layers of `graph` over `bricks` (by protocol/client name); resolves to the top one. */
@@ -27,6 +29,7 @@ export function buildStack (graph: ClientGraph, bricks: ReadonlyMap<string, Bric
       case 'client': return new ClientLayer(brick(node.name), { attemptTimeoutMs: s.read.attemptTimeoutMs })
       case 'replicate': return new ReplicateLayer(new Replicate(node, node.children.map(c => brick(c.name)), s.read), s.write)
       case 'distribute': return new DistributeLayer(node, node.children.map(build))
+      case 'shard': return new ShardLayer(node, build(node.child), s.shard)
     }
   }
   return build(graph.root)

@@ -24,6 +24,8 @@ import { Namespace } from './namespace.js'
 import { FileIO } from './file-io.js'
 import { FileHandle, Dir, type FileHost, type OpOptions } from './file-handle.js'
 import { VolumeGraph } from './volume-graph.js'
+import { ShardLayer } from './shard.js'
+import { layersOf } from './stack.js'
 
 export { FileHandle, Dir }
 export type { OpOptions }
@@ -133,6 +135,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
     this.#g = new VolumeGraph(o, servers, {
       read: { hedgeAfterMs: o.hedgeAfterMs ?? 300, stragglerMs: o.stragglerMs ?? 300, attemptTimeoutMs: o.attemptTimeoutMs ?? 10_000 },
       write: { timing: { attemptTimeoutMs: o.attemptTimeoutMs ?? 10_000, stragglerMs: o.writeStragglerMs ?? 5000 }, postOpDelayMs: o.postOpDelayMs ?? 1000, ensureDurability: true },
+      shard: { entryTimeoutMs: o.entryTimeoutMs ?? 1000 },
     }, {
       invalidate: e => {
         if (e.path !== undefined && namespaceChanged(e.flags)) this.#r.invalidate(e.path)
@@ -189,6 +192,14 @@ export class Volume extends EventEmitter<UpcallEvents> {
 
   /** Fetch the volfile again; when it changed, build the new graph and switch to it. */
   refetch (opts: OpOptions = {}): Promise<void> { return this.#g.refetch(opts) }
+
+  /**
+   * Resolves once the background work of the graph is done: the deletion of the blocks of
+   * sharded files removed through this volume (GlusterFS's clients do it the same way, later).
+   */
+  async settled (): Promise<void> {
+    for (const l of layersOf(this.#top)) if (l instanceof ShardLayer) await l.deleter.idle()
+  }
 
   #track<T> (p: Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new GlusterError('EGLUSTER_CLOSED', `volume ${this.name} is closed`, {}))

@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseVolfile, lexVolfile } from '../../src/volfile.js'
-import { buildClientGraph } from '../../src/graph.js'
+import { buildClientGraph, parseSize } from '../../src/graph.js'
 
 const dir = fileURLToPath(new URL('../fixtures/volfiles/', import.meta.url))
 const read = (f: string): string => readFileSync(dir + f, 'utf8')
@@ -138,4 +138,24 @@ end-volume`
   if (g.root.kind === 'distribute' && g.root.children[0]!.kind === 'replicate') t.equal(g.root.children[0]!.arbiterCount, 1)
   const shd = buildClientGraph(read('vol1.shd.vol'))
   t.equal(shd.root.kind, 'replicate', 'the self-heal daemon graph is replicate over clients')
+})
+
+t.test('features/shard: vol4 (4MB blocks, captured) and the virt group (no option: 64MB) run shard above DHT', async t => {
+  const vol4 = readFileSync(fileURLToPath(new URL('../fixtures/shard-4MB/vol4.tcp-fuse.vol', import.meta.url)), 'utf8')
+  const g = buildClientGraph(vol4)
+  t.equal(g.root.kind, 'shard')
+  if (g.root.kind !== 'shard') return
+  t.equal(g.root.name, 'vol4-shard')
+  t.equal(g.root.blockSize, 4 * 2 ** 20)
+  t.equal(g.root.deletionRate, 100)
+  t.equal(g.root.child.kind, 'distribute')
+  t.same(g.passedThrough, ['vol4', 'vol4-md-cache', 'vol4-quick-read', 'vol4-open-behind', 'vol4-write-behind', 'vol4-utime'])
+  const virt = buildClientGraph(vol4.replace('    option shard-block-size 4MB\n', ''))
+  t.equal(virt.root.kind === 'shard' && virt.root.blockSize, 64 * 2 ** 20, 'the default block size')
+  const sizes: Array<[string, number | undefined]> = [['4MB', 4 << 20], ['64mb', 64 << 20], ['512M', 512 << 20], ['1GB', 1 << 30], ['1.5GB', 1.5 * 2 ** 30], ['4TB', 4 * 2 ** 40], ['4194304', 4194304], ['4 MB', 4 << 20], ['x', undefined], ['4XB', undefined], ['', undefined]]
+  for (const [s, n] of sizes) t.equal(parseSize(s), n, `size '${s}'`)
+  for (const bad of ['1MB', '5TB', 'lots']) {
+    t.throws(() => buildClientGraph(vol4.replace('shard-block-size 4MB', `shard-block-size ${bad}`)), { code: 'EGLUSTER_VOLFILE', message: /shard-block-size/ }, bad)
+  }
+  t.throws(() => buildClientGraph(vol4.replace('    subvolumes vol4-dht\n', '    subvolumes vol4-dht vol4-replicate-0\n')), { code: 'EGLUSTER_VOLFILE', message: /exactly one subvolume/ })
 })
