@@ -343,9 +343,13 @@ export class DistributeLayer implements Layer {
     })
   }
 
+  /**
+   * MKNOD on the hashed subvolume, without the parent's layout slice: DHT sends it with CREATE
+   * and MKDIR only (FUSE's MKNODs of shard blocks carry `gfid-req` alone), and a brick would
+   * store it, and stop storing the request's other keys at `glusterfs.preop.parent.key`.
+   */
   async mknod (parent: Inode, name: string, rdev: bigint, o: CreateOpts): Promise<Inode> {
-    return await this.#place(parent, name, o, async (s, at, preop) =>
-      this.#fileInode(s, await this.children[s]!.mknod(at, name, rdev, { ...o, xdata: { ...o.xdata, ...preop } })))
+    return await this.#place(parent, name, o, async (s, at) => this.#fileInode(s, await this.children[s]!.mknod(at, name, rdev, o)))
   }
 
   async symlink (parent: Inode, name: string, target: string, o: CreateOpts): Promise<void> {
