@@ -4,28 +4,12 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { fuseSkipReason, sh, mount, umount, startChildCluster } from './server-fuse-helpers.js'
-import type { ChildCluster } from './server-fuse-helpers.js'
+import { fuseSkipReason, sh, withVolume } from './server-fuse-helpers.js'
 
 t.setTimeout(300_000)
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-
-async function withVolume (t: Test, args: string[], fn: (c: ChildCluster, mnt: string) => Promise<void>): Promise<void> {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'gts-voltype-'))
-  const mnt = path.join(base, 'mnt')
-  fs.mkdirSync(mnt)
-  const c = await startChildCluster(path.join(base, 'cluster'), args)
-  t.teardown(async () => {
-    await umount(mnt).catch(() => {})
-    await c.close()
-    if (process.env.GTS_KEEP === undefined) fs.rmSync(base, { recursive: true, force: true })
-  })
-  await mount(c, mnt, path.join(base, 'fuse.log'))
-  await fn(c, mnt)
-}
 
 /** Write N files of varying sizes, read them back after dropping caches. */
 async function smoke (t: Test, mnt: string, n: number): Promise<Map<string, Buffer>> {

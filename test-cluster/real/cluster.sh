@@ -6,6 +6,7 @@
 # Volumes (brick order = client-N order in the volfile = "brick N" in the commands below, 1-based):
 #     vol1  replicate 3            bricks 1..3 = n1, n2, n3 ($ROOT/nN/bricks/vol1)
 #     vol2  distributed-replicate  bricks 1..3 = n1..n3 vol2a (replicate-0), 4..6 = n1..n3 vol2b (replicate-1)
+#     shard4m, virt: sharded volumes (see "sharded volumes" below)
 # Brick ports are random within 49152-49251 (glusterd.vol base-port/max-port).
 #
 # State lives under $GTS_REAL_ROOT (default /tmp/gluster-ts-real); `up` writes $ROOT/cluster.json.
@@ -62,6 +63,19 @@ done
 VOLS=(vol1 vol2)
 declare -A LAYOUT=([vol1]="1:vol1 2:vol1 3:vol1" [vol2]="1:vol2a 2:vol2a 3:vol2a 1:vol2b 2:vol2b 3:vol2b")
 declare -A VTYPE=([vol1]=replicate [vol2]=distributed-replicate)
+# `gluster volume set` arguments per volume, ';'-separated (applied after create, before start)
+declare -A VSET=()
+# ---- sharded volumes (issue 15: features/shard) ------------------------------------------------------
+#     shard4m  distributed-replicate 2 x 3, features.shard on with 4 MB blocks
+#     virt     replicate 3 with `group virt` (what oVirt/Proxmox set: shard on, default 64 MB blocks)
+VOLS+=(shard4m virt)
+LAYOUT[shard4m]="1:shard4ma 2:shard4ma 3:shard4ma 1:shard4mb 2:shard4mb 3:shard4mb"
+VTYPE[shard4m]=distributed-replicate
+VSET[shard4m]="features.shard on; features.shard-block-size 4MB"
+LAYOUT[virt]="1:virt 2:virt 3:virt"
+VTYPE[virt]=replicate
+VSET[virt]="group virt"
+# ---- end of sharded volumes ----------------------------------------------------------------------------
 declare -A NBRICKS=()
 for v in "${VOLS[@]}"; do read -ra b <<<"${LAYOUT[$v]}"; NBRICKS[$v]=${#b[@]}; done
 
@@ -222,10 +236,14 @@ spawn_glusterd() {
   ns_exists "${NS[n]}" || die "namespace ${NS[n]} does not exist (run up)"
   if glusterd_pid "$n" >/dev/null; then log "glusterd n$n already running"; return 0; fi
   mkdir -p "$d"/{lib,run,log,bricks}
+  # option groups (`volume set VOL group virt`): glusterd reads them from its own
+  # /var/lib/glusterd/groups, which in the node is $d/lib/groups
+  if [[ -d /var/lib/glusterd/groups && ! -d $d/lib/groups ]]; then cp -r /var/lib/glusterd/groups "$d/lib/"; fi
   write_glusterd_vol "$n"
   rm -f "$d/run/glusterd.socket" "$d/run/glusterd.pid"
   # glusterd daemonizes (stdio on /dev/null); its pid file is how we track it
-  in_node 30 "$n" glusterd -f "$d/glusterd.vol" -p "$d/run/glusterd.pid" -l "$d/log/glusterd.log" -L INFO
+  # its parent waits for gsyncd setup, which took 33 s on a box with load average 30: bounded, generously
+  in_node 120 "$n" glusterd -f "$d/glusterd.vol" -p "$d/run/glusterd.pid" -l "$d/log/glusterd.log" -L INFO
 }
 await_glusterd() {
   wait_for 90 "glusterd n$1 to answer" gl "$1" pool list
@@ -264,6 +282,11 @@ create_volume() {
   gl 1 volume create "$v" replica 3 "${args[@]}" force >/dev/null
   # already the default on 10.x; explicit so it also holds where it is not (unprivileged client ports)
   gl 1 volume set "$v" server.allow-insecure on >/dev/null
+  local opt kv
+  while IFS= read -r -d ';' opt || [[ -n $opt ]]; do
+    read -ra kv <<<"$opt"
+    ((${#kv[@]} == 0)) || gl 1 volume set "$v" "${kv[@]}" >/dev/null
+  done <<<"${VSET[$v]:-}"
   gl 1 volume start "$v" >/dev/null
 }
 

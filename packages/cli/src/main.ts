@@ -197,12 +197,14 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('port', { type: 'number', default: 24007, describe: 'glusterd port (0: any)' })
     .option('volume', { type: 'string', default: 'vol1', describe: 'volume name' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on and to put in volfiles' })
+    .option('shard-block-size', { type: 'string', describe: 'shard files in blocks of this size (features.shard on): 4MB, 64MB …, or default (64MB)' })
     .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' }),
   [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/']],
   async (s, a) => (await serving()).cluster(s, {
     dir: String(a.dir), replica: num(a.replica, '--replica'), distribute: num(a.distribute, '--distribute'),
     arbiter: a.arbiter !== undefined ? num(a.arbiter, '--arbiter') : undefined, port: num(a.port, '--port'),
     volume: String(a.volume), host: String(a.host), brickProcesses: a['brick-processes'] === true,
+    shardBlockSize: a['shard-block-size'] !== undefined ? String(a['shard-block-size']) : undefined,
   }))
   return y
 }

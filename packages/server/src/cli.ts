@@ -1,4 +1,4 @@
-// gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]
+// gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]
 // Starts glusterd and the bricks of one volume (in this process, or with --brick-processes each
 // brick in its own process), prints where to mount from, and stops cleanly on SIGINT/SIGTERM.
 // SIGUSR2 restarts bricks whose process died (each signs in to the portmapper on a new port).
@@ -16,12 +16,13 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
       host: { type: 'string', default: '127.0.0.1' },
       arbiter: { type: 'string' },
       distribute: { type: 'string', default: '1' },
+      'shard-block-size': { type: 'string' },
       'brick-processes': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help === true || values.dir === undefined) {
-    process.stdout.write('usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]\n')
+    process.stdout.write('usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]\n')
     process.exitCode = values.help === true ? 0 : 2
     return
   }
@@ -34,6 +35,7 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
     host: values.host,
     brickProcesses: values['brick-processes'],
     ...(values.arbiter !== undefined ? { arbiter: Number(values.arbiter) } : {}),
+    ...(values['shard-block-size'] !== undefined ? { shardBlockSize: values['shard-block-size'] } : {}),
   })
   process.stdout.write(`volume ${cluster.volume.name}\nvolfile-server ${cluster.volfileServer}\n` +
     `mount: glusterfs --volfile-server=${cluster.host} --volfile-server-port=${cluster.port} --volfile-id=${cluster.volume.name} MOUNTPOINT\n`)

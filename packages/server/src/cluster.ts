@@ -23,6 +23,11 @@ export interface StartClusterOptions {
   arbiter?: number
   /** volume name (default vol1) */
   volume?: string
+  /**
+   * features.shard on, with this block size ('4MB'; 'default': GlusterFS's 64MB), for a volume
+   * created now: clients store files as a base file and `/.shard` blocks
+   */
+  shardBlockSize?: string
   /** glusterd's TCP port (0 = any free port; default 0) */
   port?: number
   /** address to listen on and to write into volfiles (default 127.0.0.1) */
@@ -75,7 +80,8 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     const replica = opts.replica ?? 3
     const count = replica * (opts.distribute ?? 1)
     const bricks = Array.from({ length: count }, (_, i) => ({ host, path: path.join(dir, 'bricks', name, `b${i}`) }))
-    volume = newVolumeConfig({ name, replica, ...(opts.arbiter !== undefined ? { arbiter: opts.arbiter } : {}), bricks })
+    const shard = opts.shardBlockSize === undefined ? {} : { shard: opts.shardBlockSize === 'default' ? {} : { blockSize: opts.shardBlockSize } }
+    volume = newVolumeConfig({ name, replica, ...(opts.arbiter !== undefined ? { arbiter: opts.arbiter } : {}), bricks, ...shard })
     conf.volumes.push(volume)
     const tmp = `${file}.tmp`
     fs.writeFileSync(tmp, JSON.stringify(conf, null, 2) + '\n')

@@ -24,14 +24,21 @@ export interface VolumeConfig {
   bricks: BrickConfig[]
   /** client-side option overrides: `ping-timeout` (default 42) */
   options?: Record<string, string>
+  /**
+   * features.shard on: files stored as a base file and `/.shard` blocks by the clients' shard
+   * translator. `blockSize` is features.shard-block-size as set ('4MB'); absent: GlusterFS's
+   * default (64MB), and no option line, as glusterd writes it.
+   */
+  shard?: { blockSize?: string }
 }
 
 /** One xlator of a volfile: options are given in the order they are printed. */
 interface Xlator { name: string, type: string, options: Array<[string, string]>, subvolumes: string[] }
 
-export function newVolumeConfig (o: { name: string, replica: number, arbiter?: number, bricks: BrickConfig[], id?: string }): VolumeConfig {
+export function newVolumeConfig (o: { name: string, replica: number, arbiter?: number, bricks: BrickConfig[], id?: string, shard?: { blockSize?: string } }): VolumeConfig {
   const v: VolumeConfig = { name: o.name, id: o.id ?? randomUUID(), replica: o.replica, bricks: o.bricks }
   if (o.arbiter !== undefined && o.arbiter > 0) v.arbiter = o.arbiter
+  if (o.shard !== undefined) v.shard = o.shard
   validateVolume(v)
   return v
 }
@@ -44,12 +51,24 @@ export function validateVolume (v: VolumeConfig): void {
     throw new Error(`volume ${v.name}: ${v.bricks.length} bricks is not a multiple of replica ${v.replica}`)
   }
   if ((v.arbiter ?? 0) > 0 && (v.replica !== 3 || v.arbiter !== 1)) throw new Error(`volume ${v.name}: arbiter needs replica 3 arbiter 1`)
+  const bs = v.shard?.blockSize
+  if (bs !== undefined) {
+    const n = sizeBytes(bs)
+    if (n === undefined || n < 4 * 2 ** 20 || n > 4 * 2 ** 40) throw new Error(`volume ${v.name}: shard block size ${JSON.stringify(bs)} must be a size from 4MB to 4TB`)
+  }
   const seen = new Set<string>()
   for (const b of v.bricks) {
     const k = `${b.host}:${b.path}`
     if (seen.has(k)) throw new Error(`volume ${v.name}: brick ${k} listed twice`)
     seen.add(k)
   }
+}
+
+/** A size as `gluster volume set` takes it ('4MB', '64MB', '1GB', '4194304'): binary units. */
+export function sizeBytes (v: string): number | undefined {
+  const m = /^(\d+)([KMGT]?)B?$/i.exec(v.trim())
+  if (m === null) return undefined
+  return Number(m[1]) * 1024 ** 'BKMGT'.indexOf(m[2] === '' ? 'B' : m[2]!.toUpperCase())
 }
 
 /** Whether brick `index` of `v` is an arbiter (the third of its replica set when arbiter 1). */
@@ -102,6 +121,8 @@ export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number } 
   }
   const chain: Array<[string, string, Array<[string, string]>]> = [
     [`${v.name}-dht`, 'cluster/distribute', [['force-migration', 'off'], ['lock-migration', 'off']]],
+    // glusterd puts shard right above DHT (captures/volume-types/shard-4MB/vol4.tcp-fuse.vol)
+    ...(v.shard !== undefined ? [[`${v.name}-shard`, 'features/shard', v.shard.blockSize !== undefined ? [['shard-block-size', v.shard.blockSize]] : []] as [string, string, Array<[string, string]>]] : []),
     [`${v.name}-utime`, 'features/utime', [['noatime', 'on']]],
     [`${v.name}-write-behind`, 'performance/write-behind', []],
     [`${v.name}-open-behind`, 'performance/open-behind', []],

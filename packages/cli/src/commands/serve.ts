@@ -123,6 +123,8 @@ export interface ClusterOptions {
   volume: string
   host: string
   brickProcesses: boolean
+  /** features.shard on with this block size ('4MB'; 'default': 64MB) */
+  shardBlockSize?: string | undefined
 }
 
 /** The embedded cluster; prints what packages/server's gluster-ts-cluster prints, stops on Ctrl-C. */
@@ -141,6 +143,7 @@ export async function cluster (s: Session, o: ClusterOptions): Promise<number> {
     c = await startCluster({
       dir: o.dir, replica: o.replica, distribute: o.distribute, port: o.port, volume: o.volume, host: o.host,
       brickProcesses: o.brickProcesses, ...(o.arbiter !== undefined ? { arbiter: o.arbiter } : {}),
+      ...(o.shardBlockSize !== undefined ? { shardBlockSize: o.shardBlockSize } : {}),
     })
     s.out(`volume ${c.volume.name}\nvolfile-server ${c.volfileServer}\nurl gluster://${c.volfileServer}/${c.volume.name}/\n` +
       `mount: glusterfs --volfile-server=${c.host} --volfile-server-port=${c.port} --volfile-id=${c.volume.name} MOUNTPOINT\n`)
