@@ -64,6 +64,8 @@ export interface ShardSpec {
   blockSize: number
   /** `shard-deletion-rate`: shards unlinked per batch by the background deletion */
   deletionRate: number
+  /** `shard-lru-limit`: block inodes a client keeps */
+  lruLimit: number
   options: Map<string, string>
 }
 
@@ -262,7 +264,7 @@ export function buildClientGraph (volfile: string | Volfile, overrides?: XlatorO
         const blockSize = bsText === undefined ? SHARD_DEFAULT_BLOCK : parseSize(bsText)
         if (blockSize === undefined) throw bad(x, `option shard-block-size must be a size (4MB, 64MB …), not '${bsText}'`)
         if (blockSize < SHARD_MIN_BLOCK || blockSize > SHARD_MAX_BLOCK) throw bad(x, `option shard-block-size ${bsText} is outside 4MB..4TB`)
-        node = { kind: 'shard', name: x.name, child: c, blockSize, deletionRate: Math.max(1, parseIntOpt(x, opts, 'shard-deletion-rate', 100)), options: opts }
+        node = { kind: 'shard', name: x.name, child: c, blockSize, deletionRate: Math.max(1, parseIntOpt(x, opts, 'shard-deletion-rate', 100)), lruLimit: Math.max(20, parseIntOpt(x, opts, 'shard-lru-limit', 16384)), options: opts }
         break
       }
       default: {

@@ -86,6 +86,22 @@ export class ShardFd implements LayerFd {
     }
   }
 
+  /**
+   * A write into block n ≥ 1. A block removed since we looked it up (a truncate through another
+   * handle or client) is looked up, or made, again: once.
+   */
+  async #writeBlock (n: number, part: Buffer, at: number, signal: AbortSignal | undefined, w: WriteOut): Promise<number> {
+    try {
+      return await this.#withBlock(n, signal, fd => fd.write(part, at, signal, w))
+    } catch (e) {
+      if (!(e instanceof GlusterError && (e.code === 'ENOENT' || e.code === 'ESTALE'))) throw e
+      const b = this.#blocks.get(n)
+      if (b !== undefined) { this.#blocks.delete(n); b.retired = true; if (b.users === 0) this.#retire(b.fd) }
+      this.#layer.forgetBlocks(this.gfid, n)
+      return await this.#withBlock(n, signal, fd => fd.write(part, at, signal, w))
+    }
+  }
+
   /** Close a block's fd in the background (its transaction ends: FSYNC, post-op, unlock). */
   #retire (fd: Promise<LayerFd>): void {
     const c: Promise<void> = fd.then(f => f.close(), () => {}).catch(() => {}).finally(() => { this.#closing.delete(c) })
@@ -100,7 +116,7 @@ export class ShardFd implements LayerFd {
     const done = await Promise.allSettled(pieces(pos, data.length, bs).map(async p => {
       const part = data.subarray(p.pos, p.pos + p.len)
       const w: WriteOut = {}
-      const n = p.block === 0 ? await this.#base.write(part, p.at, signal, w) : await this.#withBlock(p.block, signal, fd => fd.write(part, p.at, signal, w))
+      const n = p.block === 0 ? await this.#base.write(part, p.at, signal, w) : await this.#writeBlock(p.block, part, p.at, signal, w)
       if (w.prestat !== undefined && w.poststat !== undefined) dBlocks += w.poststat.ia_blocks - w.prestat.ia_blocks
       if (n !== p.len) throw new GlusterError('EIO', `EIO: short write at ${pos + p.pos} of '${this.path}': ${n} of ${p.len} bytes`, { path: this.path, syscall: 'write', errno: 5 })
     }))

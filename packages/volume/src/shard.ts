@@ -37,13 +37,17 @@ export interface ShardInode {
 }
 
 export interface ShardSettings {
-  /** how long /.shard, the root and a missing block are trusted, ms */
+  /** how long a missing block is believed missing, ms */
   entryTimeoutMs: number
-  /** block inodes kept (shard-lru-limit; default 16384) */
-  lruLimit?: number
 }
 
 interface Cached { inode: Inode | undefined, at: number }
+
+/**
+ * How long /.shard and /.shard/.remove_me are trusted: they never go away, only their DHT layout
+ * can change (a rebalance), and a brick refusing a placement makes DHT look the parent up again.
+ */
+const INTERNAL_DIR_TTL_MS = 60_000
 
 function eperm (what: string, o: FopCtx): GlusterError {
   return new GlusterError('EPERM', `EPERM: operation not permitted, ${what}${o.path !== undefined ? ` '${o.path}'` : ''} (shard's own attributes and /.shard are internal)`,
@@ -76,7 +80,7 @@ export class ShardLayer implements Layer {
     this.blockSize = spec.blockSize
     this.deletionRate = spec.deletionRate
     this.#s = s
-    this.#lru = Math.max(20, s.lruLimit ?? 16384)
+    this.#lru = spec.lruLimit
     this.deleter = new ShardDeleter(this)
   }
 
@@ -113,7 +117,7 @@ export class ShardLayer implements Layer {
   /** A directory of the layer below, looked up (and made, with `make`) once and kept entryTimeoutMs. */
   async #internalDir (key: string, parent: () => Promise<Inode | undefined>, name: string, gfid: Buffer, make: boolean, o: FopCtx): Promise<Inode | undefined> {
     const hit = this.#dirs.get(key)
-    if (hit?.inode !== undefined && performance.now() - hit.at < this.#s.entryTimeoutMs) return hit.inode
+    if (hit?.inode !== undefined && performance.now() - hit.at < INTERNAL_DIR_TTL_MS) return hit.inode
     const p = await parent()
     if (p === undefined) return undefined
     const look = (): Promise<Inode> => this.child.lookup(p, name, { ...o, xdata: { 'gfid-req': gfxUuid(gfid) } })

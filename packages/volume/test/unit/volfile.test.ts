@@ -148,6 +148,7 @@ t.test('features/shard: vol4 (4MB blocks, captured) and the virt group (no optio
   t.equal(g.root.name, 'vol4-shard')
   t.equal(g.root.blockSize, 4 * 2 ** 20)
   t.equal(g.root.deletionRate, 100)
+  t.equal(g.root.lruLimit, 16384)
   t.equal(g.root.child.kind, 'distribute')
   t.same(g.passedThrough, ['vol4', 'vol4-md-cache', 'vol4-quick-read', 'vol4-open-behind', 'vol4-write-behind', 'vol4-utime'])
   const virt = buildClientGraph(vol4.replace('    option shard-block-size 4MB\n', ''))
