@@ -176,6 +176,24 @@ if ('skip' in cluster) {
       await unlink(join(dir, 'by-fuse.bin'))
       await waitFor('GlusterFS\'s deletion of by-fuse.bin\'s blocks', 60_000, async () => (await blocksOnBricks(cluster, volName, byFuse)).flat().length === 0)
       t.pass('GlusterFS deleted every block of a file we wrote')
+
+      // a file we remove with our own deletion off: our marker alone, and GlusterFS's client
+      // (its deletion thread starts at the first file LOOKUP a fresh mount answers) finishes it
+      const lazy = await Volume.connect({ servers, volume: volName, shardDeletion: false })
+      t.teardown(() => lazy.close())
+      await lazy.writeFile(`${base}/marker.bin`, pat(2 * bs + 9, 19))
+      const mg = (await lazy.stat(`${base}/marker.bin`)).gfid
+      await lazy.unlink(`${base}/marker.bin`)
+      await lazy.close()
+      const markers = async (): Promise<number> => (await Promise.all(cluster.volume(volName).bricks.map(async b =>
+        (await readdir(join(b.path, '.shard', '.remove_me')).catch(() => [] as string[])).filter(n => n === mg).length))).reduce((a, b) => a + b, 0)
+      t.equal(await markers(), 3, 'our marker is in .remove_me (on one replica set)')
+      t.equal((await blocksOnBricks(cluster, volName, mg)).flat().length, 6, 'its 2 blocks are still there')
+      await cluster.umount(volName)
+      const fresh = await cluster.mount(volName)
+      await stat(join(fresh, base, 'many.bin'))
+      await waitFor('GlusterFS\'s deletion of the blocks our marker names', 120_000, async () => (await blocksOnBricks(cluster, volName, mg)).flat().length === 0 && await markers() === 0)
+      t.pass('GlusterFS\'s client deleted the blocks of our marker, and the marker')
       await healEmpty(t, cluster, volName)
     })
 

@@ -19,11 +19,16 @@ const missing = (e: unknown): boolean => e instanceof GlusterError && (e.code ==
 
 export class ShardDeleter {
   readonly #layer: ShardLayer
+  readonly #enabled: boolean
   readonly #life = new AbortController()
   #job: Promise<void> | undefined
   #again = false
 
-  constructor (layer: ShardLayer) { this.#layer = layer }
+  /** `enabled` false: markers are left for GlusterFS's clients (whose thread scans every 10 minutes) */
+  constructor (layer: ShardLayer, enabled = true) {
+    this.#layer = layer
+    this.#enabled = enabled
+  }
 
   /**
    * Remove the sharded file `base` (an inode of the layer below) with `op` (its UNLINK, or the
@@ -66,7 +71,7 @@ export class ShardDeleter {
 
   /** (Re)start the background deletion: every marker in `.remove_me`. */
   kick (): void {
-    if (this.#life.signal.aborted) return
+    if (this.#life.signal.aborted || !this.#enabled) return
     if (this.#job !== undefined) { this.#again = true; return }
     this.#job = (async () => {
       do {

@@ -39,6 +39,8 @@ export interface ShardInode {
 export interface ShardSettings {
   /** how long a missing block is believed missing, ms */
   entryTimeoutMs: number
+  /** delete removed files' blocks in this process (default true); false leaves it to other clients */
+  deleteBlocks?: boolean
 }
 
 interface Cached { inode: Inode | undefined, at: number }
@@ -81,7 +83,7 @@ export class ShardLayer implements Layer {
     this.deletionRate = spec.deletionRate
     this.#s = s
     this.#lru = spec.lruLimit
-    this.deleter = new ShardDeleter(this)
+    this.deleter = new ShardDeleter(this, s.deleteBlocks !== false)
   }
 
   get bricks (): readonly BrickClient[] { return this.child.bricks }

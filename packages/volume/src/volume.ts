@@ -81,6 +81,11 @@ export interface VolumeOptions {
   writeStragglerMs?: number
   /** AFR post-op-delay-secs: an idle file's write transaction is closed after this long, ms (default 1000) */
   postOpDelayMs?: number
+  /**
+   * sharded volumes: delete the blocks of files removed through this volume in the background,
+   * right after (default true); false leaves the marker for any GlusterFS client to finish
+   */
+  shardDeletion?: boolean
   /** mask applied to the mode of new files and directories (default 0o022) */
   umask?: number
   uid?: number
@@ -135,7 +140,7 @@ export class Volume extends EventEmitter<UpcallEvents> {
     this.#g = new VolumeGraph(o, servers, {
       read: { hedgeAfterMs: o.hedgeAfterMs ?? 300, stragglerMs: o.stragglerMs ?? 300, attemptTimeoutMs: o.attemptTimeoutMs ?? 10_000 },
       write: { timing: { attemptTimeoutMs: o.attemptTimeoutMs ?? 10_000, stragglerMs: o.writeStragglerMs ?? 5000 }, postOpDelayMs: o.postOpDelayMs ?? 1000, ensureDurability: true },
-      shard: { entryTimeoutMs: o.entryTimeoutMs ?? 1000 },
+      shard: { entryTimeoutMs: o.entryTimeoutMs ?? 1000, deleteBlocks: o.shardDeletion !== false },
     }, {
       invalidate: e => {
         if (e.path !== undefined && namespaceChanged(e.flags)) this.#r.invalidate(e.path)
