@@ -18,21 +18,28 @@
 //
 //   pnpm bench:read                        # ROUNDS=3
 //   BENCH_READ_ROUNDS=1 BENCH_READ_SWEEP=0 pnpm bench:read
-import { existsSync, statSync, readdirSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+//   BENCH_READ_VOLUME=shard4m pnpm bench:read   # another volume of the cluster (results/read-shard4m.md)
+//   BENCH_BASELINE=/tmp/base/packages pnpm bench:read
+//       also runs our rows on another source tree (`git archive <commit> packages/rpc/src
+//       packages/volume/src | tar -x -C /tmp/base`), interleaved in the same rounds, and prints
+//       the ratio of the two: a regression check that does not depend on the box's load
+import { existsSync, statSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, open } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
-import { join, dirname, relative } from 'node:path'
-import { tmpdir } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { join, dirname } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { writeFileSync } from 'node:fs'
-import ts from 'typescript'
 import { Volume } from '@gluster-ts/volume'
 import type { RealCluster } from '../test-cluster/real/index.js'
 import { realClusterOrExit, run } from './lib/shell.js'
+import { compileLibrary } from './lib/compile.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_READ_ROUNDS ?? 3)))
 const SWEEP = process.env.BENCH_READ_SWEEP !== '0'
+const VOLUME = process.env.BENCH_READ_VOLUME ?? 'vol1'
+const BASELINE = process.env.BENCH_BASELINE
+const RESULTS = process.env.BENCH_READ_RESULTS ?? `read${VOLUME === 'vol1' ? '' : `-${VOLUME}`}${BASELINE !== undefined ? '-ab' : ''}.md`
 const BIG = 1 << 30
 const SMALL_N = 1000
 const SMALL_SIZE = 4096
@@ -82,33 +89,8 @@ async function ensureData (mnt: string): Promise<void> {
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 let jsDir: string | undefined
-
-/** Compile packages/{rpc,volume}/src to JS in a temp dir (no type check, no bundling); returns the dir. */
-function compileLibrary (): string {
-  const out = mkdtempSync(join(tmpdir(), 'gts-bench-read-'))
-  for (const pkg of ['rpc', 'volume']) {
-    const src = join(repo, 'packages', pkg, 'src')
-    const walk = (dir: string): void => {
-      for (const e of readdirSync(dir, { withFileTypes: true })) {
-        const f = join(dir, e.name)
-        if (e.isDirectory()) { walk(f); continue }
-        if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) continue
-        const dest = join(out, pkg, relative(src, f)).replace(/\.ts$/, '.js')
-        mkdirSync(dirname(dest), { recursive: true })
-        // '@gluster-ts/rpc' → the compiled rpc, relative to this file
-        let rpcIndex = relative(dirname(dest), join(out, 'rpc', 'index.js'))
-        if (!rpcIndex.startsWith('.')) rpcIndex = `./${rpcIndex}`
-        const code = readFileSync(f, 'utf8').replaceAll("'@gluster-ts/rpc'", `'${rpcIndex}'`)
-        const js = ts.transpileModule(code, { fileName: f, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText
-        writeFileSync(dest, js)
-      }
-    }
-    walk(src)
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n')
-  writeFileSync(join(out, 'stream.js'), STREAM_CHILD)
-  return out
-}
+/** BENCH_BASELINE's packages compiled (the same rows run on both trees, in the same rounds) */
+let baseDir: string | undefined
 
 /** The child: connect, stream the file into a null sink, print { mbs, startMiB, peakMiB, bytes }. */
 const STREAM_CHILD = `
@@ -142,10 +124,11 @@ async function ddFuse (file: string): Promise<number> {
   return BIG / MB / ((performance.now() - t0) / 1000)
 }
 
-async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream'): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
-  jsDir ??= compileLibrary()
-  const arg = JSON.stringify({ servers, volume: 'vol1', path: `/${DIR}/1g.bin`, opts, mode })
-  const { stdout } = await sh(process.execPath, [join(jsDir, 'stream.js'), arg], 600_000)
+async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream', baseline = false): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
+  jsDir ??= compileLibrary(join(repo, 'packages'), { 'stream.js': STREAM_CHILD })
+  if (baseline) baseDir ??= compileLibrary(BASELINE!, { 'stream.js': STREAM_CHILD })
+  const arg = JSON.stringify({ servers, volume: VOLUME, path: `/${DIR}/1g.bin`, opts, mode })
+  const { stdout } = await sh(process.execPath, [join(baseline ? baseDir! : jsDir, 'stream.js'), arg], 600_000)
   const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mbs: number, startMiB: number, peakMiB: number, bytes: number }
   if (r.bytes !== BIG) throw new Error(`stream gave ${r.bytes} bytes, want ${BIG}`)
   return r
@@ -153,8 +136,8 @@ async function oursStream (opts: { readChunkBytes?: number, readWindow?: number 
 
 const names = Array.from({ length: SMALL_N }, (_, i) => `f${String(i).padStart(4, '0')}`)
 
-async function oursSmall (): Promise<number> {
-  const vol = await Volume.connect({ servers, volume: 'vol1' })
+async function oursSmall (V: typeof Volume = Volume): Promise<number> {
+  const vol = await V.connect({ servers, volume: VOLUME })
   try {
     const t0 = performance.now()
     let bytes = 0
@@ -168,8 +151,8 @@ async function oursSmall (): Promise<number> {
 }
 
 async function fuseSmall (mnt: string): Promise<number> {
-  await cluster.umount('vol1')
-  mnt = await cluster.mount('vol1')
+  await cluster.umount(VOLUME)
+  mnt = await cluster.mount(VOLUME)
   const t0 = performance.now()
   let bytes = 0
   for (const n of names) bytes += (await readFile(join(mnt, DIR, 'small', n))).length
@@ -179,10 +162,15 @@ async function fuseSmall (mnt: string): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const m = printMachine('bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS 10, vol1 replica 3')
+  const v = cluster.volume(VOLUME)
+  const what = `${VOLUME} (${v.type} ${v.distribute > 1 ? `${v.distribute} x ` : ''}${v.replica}${VOLUME.startsWith('shard') || VOLUME === 'virt' ? ', sharded' : ''})`
+  const m = printMachine(`bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS 10, ${what}`)
   const gv = (await sh('glusterfs', ['--version'])).stdout.split('\n')[0] ?? ''
-  console.log(`${gv} | rounds ${ROUNDS}`)
-  let mnt = await cluster.mount('vol1')
+  console.log(`${gv} | rounds ${ROUNDS}${BASELINE !== undefined ? ` | baseline tree ${BASELINE}` : ''}`)
+  const BaseVolume = BASELINE !== undefined
+    ? (await import(pathToFileURL(join(baseDir ??= compileLibrary(BASELINE, { 'stream.js': STREAM_CHILD }), 'volume', 'index.js')).href) as { Volume: typeof Volume }).Volume
+    : undefined
+  let mnt = await cluster.mount(VOLUME)
   await ensureData(mnt)
   const big = join(mnt, DIR, '1g.bin')
   // a quick sanity read of the same bytes through both paths
@@ -191,36 +179,44 @@ async function main (): Promise<void> {
     const want = Buffer.alloc(65536)
     await fh.read(want, 0, want.length, 123_456_789)
     await fh.close()
-    const vol = await Volume.connect({ servers, volume: 'vol1' })
+    const vol = await Volume.connect({ servers, volume: VOLUME })
     const parts: Buffer[] = []
     for await (const c of vol.createReadStream(`/${DIR}/1g.bin`, { start: 123_456_789, end: 123_456_789 + 65535 })) parts.push(c as Buffer)
     await vol.close()
     if (!Buffer.concat(parts).equals(want)) throw new Error('our bytes differ from the FUSE mount\'s')
   }
 
-  // (a) 1 GiB
+  // (a) 1 GiB; with BENCH_BASELINE the baseline tree's stream and pipeTo run in the same rounds
+  type Run = { mbs: number, startMiB: number, peakMiB: number }
   const dd: number[] = []
-  const ours: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
-  const piped: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
+  const ours: Run[] = []
+  const piped: Run[] = []
+  const baseOurs: Run[] = []
+  const basePiped: Run[] = []
   for (let r = 0; r < ROUNDS; r++) {
-    await cold('vol1')
+    await cold(VOLUME)
     dd.push(await ddFuse(big))
-    await cold('vol1')
-    ours.push(await oursStream()) // the defaults: 1 MiB READs, 4 in flight
-    await cold('vol1')
-    piped.push(await oursStream({}, 'pipe'))
+    // with a baseline, the two trees alternate which goes first
+    const trees = BASELINE === undefined ? [false] : r % 2 === 0 ? [false, true] : [true, false]
+    for (const b of trees) {
+      await cold(VOLUME)
+      ;(b ? baseOurs : ours).push(await oursStream({}, 'stream', b)) // the defaults: 1 MiB READs, 4 in flight
+      await cold(VOLUME)
+      ;(b ? basePiped : piped).push(await oursStream({}, 'pipe', b))
+    }
     const o = ours.at(-1)!
     const p = piped.at(-1)!
-    console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, createReadStream ${fmtNum(o.mbs)} MB/s (RSS ${o.startMiB.toFixed(0)} → peak ${o.peakMiB.toFixed(0)} MiB), pipeTo ${fmtNum(p.mbs)} MB/s (RSS ${p.startMiB.toFixed(0)} → peak ${p.peakMiB.toFixed(0)} MiB)`)
+    const base = BASELINE !== undefined ? `; baseline tree: createReadStream ${fmtNum(baseOurs.at(-1)!.mbs)}, pipeTo ${fmtNum(basePiped.at(-1)!.mbs)} MB/s` : ''
+    console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, createReadStream ${fmtNum(o.mbs)} MB/s (RSS ${o.startMiB.toFixed(0)} → peak ${o.peakMiB.toFixed(0)} MiB), pipeTo ${fmtNum(p.mbs)} MB/s (RSS ${p.startMiB.toFixed(0)} → peak ${p.peakMiB.toFixed(0)} MiB)${base} (load ${loadavg()})`)
   }
-  mnt = cluster.info.mounts.vol1 ?? mnt
+  mnt = cluster.info.mounts[VOLUME] ?? mnt
   const sweep: Array<{ chunk: number, window: number, mbs: number, runs: number[], peakMiB: number }> = []
   if (SWEEP) {
     for (const [chunk, window] of [[131072, 4], [131072, 8], [262144, 8], [524288, 4]] as const) {
       const xs: number[] = []
       let peak = 0
       for (let r = 0; r < Math.min(ROUNDS, 2); r++) {
-        await cold('vol1')
+        await cold(VOLUME)
         const o = await oursStream({ readChunkBytes: chunk, readWindow: window })
         xs.push(o.mbs)
         peak = Math.max(peak, o.peakMiB)
@@ -233,10 +229,13 @@ async function main (): Promise<void> {
   // (b) 1000 × 4 KiB
   const smallOurs: number[] = []
   const smallFuse: number[] = []
+  const smallBase: number[] = []
   for (let r = 0; r < ROUNDS; r++) {
     smallFuse.push(await fuseSmall(mnt))
+    if (BaseVolume !== undefined && r % 2 === 1) smallBase.push(await oursSmall(BaseVolume))
     smallOurs.push(await oursSmall())
-    console.log(`round ${r + 1}: 1000 × 4 KiB: FUSE ${smallFuse.at(-1)!.toFixed(3)} ms/file, ours ${smallOurs.at(-1)!.toFixed(3)} ms/file`)
+    if (BaseVolume !== undefined && r % 2 === 0) smallBase.push(await oursSmall(BaseVolume))
+    console.log(`round ${r + 1}: 1000 × 4 KiB: FUSE ${smallFuse.at(-1)!.toFixed(3)} ms/file, ours ${smallOurs.at(-1)!.toFixed(3)} ms/file${BaseVolume !== undefined ? `, baseline tree ${smallBase.at(-1)!.toFixed(3)} ms/file` : ''}`)
   }
 
   const ddM = median(dd)
@@ -256,6 +255,17 @@ async function main (): Promise<void> {
     { name: '1000 × 4 KiB: fs.readFile on FUSE, fresh mount (baseline)', result: `${sF.toFixed(3)} ms/file`, runs: smallFuse.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(1), 'peak RSS': '' },
     { name: '1000 × 4 KiB: Volume.readFile, fresh Volume', result: `${sO.toFixed(3)} ms/file`, runs: smallOurs.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(sF / sO), 'peak RSS': '' },
   ]
+  if (BASELINE !== undefined) {
+    // this tree against the baseline tree: × = this one's speed over the baseline's
+    const bO = median(baseOurs.map(o => o.mbs))
+    const bP = median(basePiped.map(o => o.mbs))
+    const bS = median(smallBase)
+    rows.push(
+      { name: '1 GiB: createReadStream, baseline tree', result: `${fmtNum(bO)} MB/s`, runs: baseOurs.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': `this tree ${fmtRatio(oursM / bO)}`, 'peak RSS': `${Math.max(...baseOurs.map(o => o.peakMiB)).toFixed(0)} MiB` },
+      { name: '1 GiB: pipeTo, baseline tree', result: `${fmtNum(bP)} MB/s`, runs: basePiped.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': `this tree ${fmtRatio(pipedM / bP)}`, 'peak RSS': `${Math.max(...basePiped.map(o => o.peakMiB)).toFixed(0)} MiB` },
+      { name: '1000 × 4 KiB: Volume.readFile, baseline tree', result: `${bS.toFixed(3)} ms/file`, runs: smallBase.map(x => x.toFixed(3)).join(', '), '× vs baseline': `this tree ${fmtRatio(bS / sO)}`, 'peak RSS': '' },
+    )
+  }
   console.log('')
   console.log(`cold cache: ${coldHow}. Medians of ${ROUNDS} rounds; × = ours / FUSE in speed (higher is better). Our child process's RSS once connected: ${startRss.toFixed(0)} MiB`)
   const cols = ['name', 'result', 'runs', '× vs baseline', 'peak RSS']
@@ -268,9 +278,9 @@ async function main (): Promise<void> {
     printTable(cols, rows)
     console.log = log
     const md = [
-      '# bench/read: Volume vs the FUSE client on the real cluster',
+      `# bench/read: Volume vs the FUSE client on the real cluster, ${what}`,
       '',
-      `\`pnpm bench:read\`, ${m.date}, commit ${m.commit}.`,
+      `\`${VOLUME !== 'vol1' ? `BENCH_READ_VOLUME=${VOLUME} ` : ''}${BASELINE !== undefined ? 'BENCH_BASELINE=… ' : ''}pnpm bench:read\`, ${m.date}, commit ${m.commit}.`,
       `node ${m.node} | ${m.cpu} | ${m.cores} cores | ${m.os} | load average ${m.load} at start | ${gv}`,
       '',
       'Everything (3 glusterd, 9 bricks, the FUSE client and this process) shares the same machine, so',
@@ -286,10 +296,11 @@ async function main (): Promise<void> {
       `Load average at the end: ${loadavg()}.`,
       '',
     ].join('\n')
-    writeFileSync(new URL('./results/read.md', import.meta.url), md)
-    console.log('\nwrote bench/results/read.md')
+    writeFileSync(new URL(`./results/${RESULTS}`, import.meta.url), md)
+    console.log(`\nwrote bench/results/${RESULTS}`)
   }
   if (jsDir !== undefined) await rm(jsDir, { recursive: true, force: true })
+  if (baseDir !== undefined) await rm(baseDir, { recursive: true, force: true })
   if (process.env.BENCH_READ_CLEANUP === '1') await rm(join(mnt, DIR), { recursive: true, force: true })
 }
 
