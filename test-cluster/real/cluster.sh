@@ -7,6 +7,7 @@
 #     vol1  replicate 3            bricks 1..3 = n1, n2, n3 ($ROOT/nN/bricks/vol1)
 #     vol2  distributed-replicate  bricks 1..3 = n1..n3 vol2a (replicate-0), 4..6 = n1..n3 vol2b (replicate-1)
 #     shard4m, virt: sharded volumes (see "sharded volumes" below)
+#     disp21, disp42: dispersed volumes (see "dispersed volumes" below)
 # Brick ports are random within 49152-49251 (glusterd.vol base-port/max-port).
 #
 # State lives under $GTS_REAL_ROOT (default /tmp/gluster-ts-real); `up` writes $ROOT/cluster.json.
@@ -84,6 +85,17 @@ LAYOUT[virt]="1:virt 2:virt 3:virt"
 VTYPE[virt]=replicate
 VSET[virt]="group virt"
 # ---- end of sharded volumes ----------------------------------------------------------------------------
+# ---- dispersed volumes (issue 16: cluster/disperse) ----------------------------------------------------
+#     disp21  disperse 3 redundancy 1 (2+1), one brick per node
+#     disp42  disperse 6 redundancy 2 (4+2), two bricks per node (n1 n2 n3 n1 n2 n3: any one node down
+#             takes two bricks, which redundancy 2 survives)
+VOLS+=(disp21 disp42)
+LAYOUT[disp21]="1:disp21 2:disp21 3:disp21"
+VTYPE[disp21]=disperse
+LAYOUT[disp42]="1:disp42a 2:disp42a 3:disp42a 1:disp42b 2:disp42b 3:disp42b"
+VTYPE[disp42]=disperse
+declare -A REDUNDANCY=([disp21]=1 [disp42]=2)
+# ---- end of dispersed volumes --------------------------------------------------------------------------
 declare -A NBRICKS=()
 for v in "${VOLS[@]}"; do read -ra b <<<"${LAYOUT[$v]}"; NBRICKS[$v]=${#b[@]}; done
 
@@ -299,8 +311,12 @@ create_volume() {
     brick "$v" "$i"
     args+=("$B_HOST:$B_PATH")
   done
-  # force: the bricks are on the root filesystem
-  gl 1 volume create "$v" replica 3 "${args[@]}" force >/dev/null
+  # force: the bricks are on the root filesystem (and disp42 puts two bricks of one set on a node)
+  if [[ ${VTYPE[$v]} == disperse ]]; then
+    gl 1 volume create "$v" disperse "${NBRICKS[$v]}" redundancy "${REDUNDANCY[$v]}" "${args[@]}" force >/dev/null
+  else
+    gl 1 volume create "$v" replica 3 "${args[@]}" force >/dev/null
+  fi
   # already the default on 10.x; explicit so it also holds where it is not (unprivileged client ports)
   gl 1 volume set "$v" server.allow-insecure on >/dev/null
   local opt kv
@@ -341,8 +357,13 @@ write_cluster_json() {
     printf '\n  ],\n  "volumes": {\n'
     sep=''
     for v in "${VOLS[@]}"; do
-      printf '%s    "%s": {\n      "type": "%s", "replica": 3, "distribute": %d,\n      "bricks": [\n' \
-        "$sep" "$v" "${VTYPE[$v]}" $((NBRICKS[$v] / 3))
+      if [[ ${VTYPE[$v]} == disperse ]]; then
+        printf '%s    "%s": {\n      "type": "%s", "disperse": %d, "redundancy": %d, "distribute": 1,\n      "bricks": [\n' \
+          "$sep" "$v" "${VTYPE[$v]}" "${NBRICKS[$v]}" "${REDUNDANCY[$v]}"
+      else
+        printf '%s    "%s": {\n      "type": "%s", "replica": 3, "distribute": %d,\n      "bricks": [\n' \
+          "$sep" "$v" "${VTYPE[$v]}" $((NBRICKS[$v] / 3))
+      fi
       bsep=''
       for ((i = 1; i <= NBRICKS[$v]; i++)); do
         brick "$v" "$i"

@@ -1,8 +1,8 @@
 // From a parsed volfile to the client graph we run (gluster-cluster.md §2): protocol/client
-// leaves, cluster/replicate (AFR) and cluster/distribute (DHT) above them, features/shard above
-// those. Performance and debug translators only cache or count, so we pass through them; anything
-// else that changes where bytes live or what they mean (disperse …) is refused with
-// EGLUSTER_UNSUPPORTED. stack.ts turns this description into the running layers.
+// leaves, cluster/replicate (AFR) or cluster/disperse (ec) above them, cluster/distribute (DHT)
+// above those, features/shard on top. Performance and debug translators only cache or count, so
+// we pass through them; anything else that changes where bytes live or what they mean is refused
+// with EGLUSTER_UNSUPPORTED. stack.ts turns this description into the running layers.
 import { GlusterError } from '@gluster-ts/rpc'
 import { parseVolfile, type Volfile, type VolfileXlator } from './volfile.js'
 
@@ -42,7 +42,23 @@ export interface ReplicateSpec {
   options: Map<string, string>
 }
 
-export type LeafOrSet = ClientSpec | ReplicateSpec
+/** cluster/disperse: k + r bricks, files erasure-coded over them (gluster-disperse.md). */
+export interface DisperseSpec {
+  kind: 'disperse'
+  name: string
+  children: ClientSpec[]
+  /** `redundancy` (r): bricks that may be lost; k = n − r */
+  redundancy: number
+  /** k: fragments needed to read */
+  dataBricks: number
+  /** read-policy: gfid-hash (default) picks the first read brick from the gfid, round-robin rotates */
+  readPolicy: 'gfid-hash' | 'round-robin'
+  /** eager-lock-timeout, ms: how long a file's lock is kept after its last fop */
+  eagerLockTimeoutMs: number
+  options: Map<string, string>
+}
+
+export type LeafOrSet = ClientSpec | ReplicateSpec | DisperseSpec
 
 export interface DistributeSpec {
   kind: 'distribute'
@@ -59,7 +75,7 @@ export interface DistributeSpec {
 export interface ShardSpec {
   kind: 'shard'
   name: string
-  child: ClientSpec | ReplicateSpec | DistributeSpec
+  child: ClientSpec | ReplicateSpec | DisperseSpec | DistributeSpec
   /** `shard-block-size` (bytes) for files created now; an existing file's is in its xattr */
   blockSize: number
   /** `shard-deletion-rate`: shards unlinked per batch by the background deletion */
@@ -69,11 +85,11 @@ export interface ShardSpec {
   options: Map<string, string>
 }
 
-export type GraphNode = ClientSpec | ReplicateSpec | DistributeSpec | ShardSpec
+export type GraphNode = ClientSpec | ReplicateSpec | DisperseSpec | DistributeSpec | ShardSpec
 
 export interface ClientGraph {
   volfile: Volfile
-  /** the topmost node we run: a shard, a distribute, a replicate or a single client */
+  /** the topmost node we run: a shard, a distribute, a replicate, a disperse or a single client */
   root: GraphNode
   /** every protocol/client leaf, in volfile order */
   clients: ClientSpec[]
@@ -254,8 +270,25 @@ export function buildClientGraph (volfile: string | Volfile, overrides?: XlatorO
         }
         break
       }
-      case 'cluster/disperse':
-        throw unsupported(x, 'erasure-coded (disperse) volumes are not implemented yet')
+      case 'cluster/disperse': {
+        const leaves = x.subvolumes.map(child).map(k => {
+          if (k.kind !== 'client') throw bad(x, `child '${k.name}' is a ${k.kind}; gluster-ts expects protocol/client children`)
+          return k
+        })
+        const n = leaves.length
+        const r = parseIntOpt(x, opts, 'redundancy', -1)
+        // ec.c:ec_parse_options: 1 ≤ r, 2r < n, k = n − r ≤ 16 (EC_METHOD_MAX_FRAGMENTS)
+        if (r < 1 || 2 * r >= n || n - r > 16) throw bad(x, `${n} bricks with redundancy ${r}: disperse needs 1 ≤ redundancy < bricks/2 and at most 16 data bricks`)
+        const policy = opts.get('read-policy') ?? 'gfid-hash'
+        if (policy !== 'gfid-hash' && policy !== 'round-robin') throw bad(x, `option read-policy must be gfid-hash or round-robin, not '${policy}'`)
+        const eager = parseBool(opts.get('eager-lock'), true)
+        const timeout = parseIntOpt(x, opts, 'eager-lock-timeout', 1)
+        node = {
+          kind: 'disperse', name: x.name, children: leaves, redundancy: r, dataBricks: n - r, readPolicy: policy,
+          eagerLockTimeoutMs: eager ? Math.min(60, Math.max(1, timeout)) * 1000 : 0, options: opts,
+        }
+        break
+      }
       case 'features/shard': {
         if (x.subvolumes.length !== 1) throw bad(x, `features/shard needs exactly one subvolume, has ${x.subvolumes.length}`)
         const c = child(x.subvolumes[0]!)

@@ -1,9 +1,10 @@
 // The running client graph, built from the volfile's description (graph.ts) bottom-up, as
 // GlusterFS links its xlators: each protocol/client leaf over its brick connection, replica sets
-// over their bricks, distribute over its subvolumes, shard over distribute. The top is what
+// or disperse sets over their bricks, distribute over its subvolumes, shard over distribute. The top is what
 // Volume calls.
 import type { BrickClient } from './brick.js'
 import { ClientLayer } from './client-layer.js'
+import { DisperseLayer } from './disperse.js'
 import { DistributeLayer } from './distribute.js'
 import type { ClientGraph, GraphNode } from './graph.js'
 import type { Layer } from './layer.js'
@@ -28,6 +29,7 @@ export function buildStack (graph: ClientGraph, bricks: ReadonlyMap<string, Bric
     switch (node.kind) {
       case 'client': return new ClientLayer(brick(node.name), { attemptTimeoutMs: s.read.attemptTimeoutMs })
       case 'replicate': return new ReplicateLayer(new Replicate(node, node.children.map(c => brick(c.name)), s.read), s.write)
+      case 'disperse': return new DisperseLayer(node, node.children.map(c => new ClientLayer(brick(c.name), { attemptTimeoutMs: s.read.attemptTimeoutMs })), s.read)
       case 'distribute': return new DistributeLayer(node, node.children.map(build))
       case 'shard': return new ShardLayer(node, build(node.child), s.shard)
     }
