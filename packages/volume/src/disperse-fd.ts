@@ -44,7 +44,7 @@ async function writeClaimed (h: EcWriteHost, l: EcLock, fdOf: BrickFdOf, data: B
   const buf = assembleWrite(plan, data, head, tail)
   const frags = h.children.map(() => Buffer.allocUnsafe(plan.fragSize))
   h.codec.encode(buf, frags)
-  const out: Array<Outcome<number>> = await fanout(l.good, i => fdOf(i).write(frags[i]!, plan.fragOffset))
+  const out: Array<Outcome<number>> = await fanout(l.good, i => fdOf(i).write(frags[i]!, plan.fragOffset), l.straggler)
   for (const o of out) {
     // a brick that wrote less than asked holds a torn stripe: it is no longer good (ec_writev_cbk: EIO)
     if (o.ok && o.value !== plan.fragSize) Object.assign(o, { ok: false, err: new GlusterError('EIO', `EIO: short WRITE on ${h.children[o.brick]!.brick.label}: ${o.value} of ${plan.fragSize} bytes`, { errno: 5 }) })
@@ -73,7 +73,7 @@ export async function ecTruncate (h: EcWriteHost, gfid: Buffer, len: number, bri
     try {
       const plan = planTruncate(len, Number(l.size), h.k)
       if (plan.zeroFill !== null) await writeClaimed(h, l, i => h.children[i]!.anonymous(anonInode(h, gfid), ''), Buffer.alloc(plan.zeroFill.length), plan.zeroFill.offset)
-      l.took(await fanout(l.good, i => brickTruncate(i, plan.fragSize)), 'truncate')
+      l.took(await fanout(l.good, i => brickTruncate(i, plan.fragSize), l.straggler), 'truncate')
       l.size = BigInt(len)
       l.changed(ALL)
     } finally { release() }

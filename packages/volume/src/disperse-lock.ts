@@ -17,6 +17,8 @@ export interface LockHost {
   readonly k: number
   readonly children: readonly ClientLayer[]
   readonly attemptTimeoutMs: number
+  /** how long the last bricks get once k answered a phase, ms (then they are left out) */
+  readonly stragglerMs: number
 }
 
 export interface Halves { data: boolean, meta: boolean }
@@ -30,15 +32,28 @@ const flock = (type: number): { type: number, whence: number, start: bigint, len
 /** A brick's answer or its typed error. */
 export type Outcome<R> = { brick: number, ok: true, value: R } | { brick: number, ok: false, err: GlusterError }
 
-/** Run `fn` on each of `bricks` in parallel; every answer, success or typed error. */
-export async function fanout<R> (bricks: readonly number[], fn: (brick: number) => Promise<R>): Promise<Array<Outcome<R>>> {
-  return await Promise.all(bricks.map(async (brick): Promise<Outcome<R>> => {
+/**
+ * Run `fn` on each of `bricks` in parallel; every answer, success or typed error. With
+ * `straggler`, once `need` bricks succeeded the others get `ms` more and are then counted as
+ * failed (ETIMEDOUT): a frozen brick costs that long, not a whole call timeout.
+ */
+export async function fanout<R> (bricks: readonly number[], fn: (brick: number) => Promise<R>, straggler?: { need: number, ms: number }): Promise<Array<Outcome<R>>> {
+  const outcomes: Array<Outcome<R> | undefined> = bricks.map(() => undefined)
+  let timer: NodeJS.Timeout | undefined
+  let cut: () => void = () => {}
+  const early = new Promise<void>(resolve => { cut = resolve })
+  let ok = 0
+  const all = Promise.all(bricks.map(async (brick, j) => {
     try {
-      return { brick, ok: true, value: await fn(brick) }
+      outcomes[j] = { brick, ok: true, value: await fn(brick) }
+      if (straggler !== undefined && ++ok === straggler.need && ok < bricks.length) { timer = setTimeout(cut, straggler.ms); timer.unref() }
     } catch (err) {
-      return { brick, ok: false, err: err instanceof GlusterError ? err : new GlusterError('EIO', String(err), {}, { cause: err }) }
+      outcomes[j] = { brick, ok: false, err: err instanceof GlusterError ? err : new GlusterError('EIO', String(err), {}, { cause: err }) }
     }
   }))
+  await Promise.race([all, early])
+  if (timer !== undefined) clearTimeout(timer)
+  return outcomes.map((o, j) => o ?? { brick: bricks[j]!, ok: false, err: new GlusterError('ETIMEDOUT', `ETIMEDOUT: brick ${bricks[j]! + 1} did not answer within ${straggler?.ms ?? 0} ms of the others`, { errno: 110 }) })
 }
 
 /**
@@ -64,6 +79,8 @@ export class EcLock {
   readonly owner = randomBytes(8)
   /** bricks holding our INODELK */
   locked: number[] = []
+  /** bricks whose lock answer we stopped waiting for */
+  #strays: number[] = []
   /** bricks that agreed in the pre-op and took every fop since */
   good: number[] = []
   /** logical size (regular files), as our fops left it; and what the bricks store */
@@ -109,7 +126,9 @@ export class EcLock {
   async #lock (): Promise<void> {
     const up = this.#h.children.map((c, i) => (c.brick.up ? i : -1)).filter(i => i >= 0)
     if (up.length < this.#h.k) throw new GlusterError('ENOTCONN', `ENOTCONN: ${this.#h.name}: ${up.length} of ${this.n} bricks up, ${this.#h.k} needed`, { errno: 107 })
-    let got = await fanout(up, i => this.#inodelk(i, GfLkCmd.SETLK, GfLkType.WRLCK))
+    let got = await fanout(up, i => this.#inodelk(i, GfLkCmd.SETLK, GfLkType.WRLCK), this.straggler)
+    // a brick left behind (frozen) may still grant it later: it gets an unlock too, unawaited
+    this.#strays = got.filter(o => !o.ok && o.err.code === 'ETIMEDOUT').map(o => o.brick)
     if (got.some(o => !o.ok && o.err.code === 'EAGAIN')) {
       await this.#unlock(got.filter(o => o.ok).map(o => o.brick))
       got = []
@@ -138,7 +157,7 @@ export class EcLock {
       const r = await b.call(FopProgram.procs.XATTROP, { gfid: this.gfid, flags: GfXattropFlags.ADD_ARRAY64, dict: d, xdata }, { timeoutMs: this.#h.attemptTimeoutMs })
       if (r.op_ret < 0) throw toGlusterError(r.op_errno, { syscall: 'xattrop', brick: b.label })
       return { dict: r.dict, xdata: r.xdata }
-    })
+    }, this.straggler)
     this.#drop(out.filter(o => !o.ok).map(o => o.brick))
     needK(out, this.#h.k, `${this.#h.name} ${what}`)
     return out
@@ -150,6 +169,9 @@ export class EcLock {
     this.good = this.good.filter(b => !bricks.includes(b))
     this.#missed = true
   }
+
+  /** the straggler rule of this cycle's phases: k answers, then stragglerMs for the rest */
+  get straggler (): { need: number, ms: number } { return { need: this.#h.k, ms: this.#h.stragglerMs } }
 
   /** Record a fop's failures on some bricks; throws when fewer than k good bricks are left. */
   took<R> (outcomes: ReadonlyArray<Outcome<R>>, what: string): Array<Outcome<R> & { ok: true }> {
@@ -173,7 +195,7 @@ export class EcLock {
         const d: GfxDict = new Map([...dict].map(([key, v]) => [key, { type: 6, value: v }] as const))
         const r = await b.call(FopProgram.procs.XATTROP, { gfid: this.gfid, flags: GfXattropFlags.ADD_ARRAY64, dict: d, xdata }, { timeoutMs: this.#h.attemptTimeoutMs })
         return { brick: i, op_ret: r.op_ret, op_errno: r.op_errno, xdata: r.xdata, dict: r.dict } satisfies PreopAnswer
-      })
+      }, this.straggler)
       const answers = out.filter(o => o.ok).map(o => o.value)
       const res = combinePreop(answers, { k: this.#h.k, n: this.n, regularFile: this.regular })
       if (!res.quorum) {
@@ -187,6 +209,7 @@ export class EcLock {
       if (dirty.data || dirty.meta) this.#dirty = { ...dirty }
       if (this.good.length < this.n) this.#missed = true
     } catch (err) {
+      void this.#unlock(this.#strays)
       await this.#unlock(this.locked).catch(() => {})
       this.#ended = Promise.resolve()
       this.#onEnd()
@@ -265,6 +288,7 @@ export class EcLock {
         if (dict.size > 0 && this.good.length > 0) await this.#xattrop(this.good, dict, null, 'post-op')
       } finally {
         this.#onEnd()
+        void this.#unlock(this.#strays)
         await this.#unlock(this.locked)
       }
     })()

@@ -60,13 +60,14 @@ export class DisperseLayer implements EcWriteHost {
   readonly n: number
   readonly codec: EcCodec
   readonly attemptTimeoutMs: number
+  readonly stragglerMs: number
   readonly #timing: ReadTiming
   readonly #locks = new Map<string, EcLock & { ready?: Promise<void> }>()
   readonly #openFds = new Map<string, number>()
   readonly #sizes = new Map<string, bigint>()
   #rr = 0
 
-  constructor (spec: DisperseSpec, children: ClientLayer[], timing: ReadTiming) {
+  constructor (spec: DisperseSpec, children: ClientLayer[], timing: ReadTiming, writeStragglerMs: number) {
     this.spec = spec
     this.children = children
     this.n = children.length
@@ -74,6 +75,7 @@ export class DisperseLayer implements EcWriteHost {
     this.codec = createCodec(this.k, spec.redundancy)
     this.#timing = timing
     this.attemptTimeoutMs = timing.attemptTimeoutMs
+    this.stragglerMs = writeStragglerMs
   }
 
   get name (): string { return this.spec.name }
@@ -139,7 +141,7 @@ export class DisperseLayer implements EcWriteHost {
     const run = async (i: number, held: EcLock[]): Promise<Array<Outcome<R> & { ok: true }>> => {
       if (i < uniq.length) return await this.#withLock(uniq[i]!.gfid, false, ALL, false, l => run(i + 1, [...held, l]))
       const good = held.reduce<number[]>((g, l) => g.filter(b => l.good.includes(b)), [...Array(this.n).keys()])
-      const out = await fanout(good, b => fop(this.children[b]!, b))
+      const out = await fanout(good, b => fop(this.children[b]!, b), held[0]!.straggler)
       let ok: Array<Outcome<R> & { ok: true }> = []
       for (const l of held) { ok = l.took(out, syscall); l.changed(ALL) }
       return ok
@@ -151,7 +153,7 @@ export class DisperseLayer implements EcWriteHost {
   async #meta<R> (inode: Inode, syscall: string, o: FopCtx, fop: (c: ClientLayer) => Promise<R>): Promise<R> {
     const regular = isRegular(inode.stat.mode)
     return await this.#withLock(inode.gfid, regular, META, false, async l => {
-      const ok = l.took(await fanout(l.good, b => fop(this.children[b]!)), syscall)
+      const ok = l.took(await fanout(l.good, b => fop(this.children[b]!), l.straggler), syscall)
       l.changed(META)
       return ok[0]!.value
     }).catch((err: unknown) => { throw this.#named(err, syscall, o) })
@@ -176,7 +178,7 @@ export class DisperseLayer implements EcWriteHost {
       const brick = this.children[b]!.brick
       const r = await brick.call(FopProgram.procs.LOOKUP, { ...args, flags: 0, xdata }, { timeoutMs: this.attemptTimeoutMs, ...(o.signal !== undefined ? { signal: o.signal } : {}) })
       return { brick: b, op_ret: r.op_ret, op_errno: r.op_errno, xdata: r.xdata, stat: r.prestat, postparent: r.poststat } satisfies LookupAnswer
-    })
+    }, { need: this.k, ms: this.#timing.stragglerMs })
     const answers = out.filter(x => x.ok).map(x => x.value)
     if (answers.length === 0) {
       if (o.signal?.aborted === true) throw o.signal.reason

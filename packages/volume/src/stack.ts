@@ -29,7 +29,7 @@ export function buildStack (graph: ClientGraph, bricks: ReadonlyMap<string, Bric
     switch (node.kind) {
       case 'client': return new ClientLayer(brick(node.name), { attemptTimeoutMs: s.read.attemptTimeoutMs })
       case 'replicate': return new ReplicateLayer(new Replicate(node, node.children.map(c => brick(c.name)), s.read), s.write)
-      case 'disperse': return new DisperseLayer(node, node.children.map(c => new ClientLayer(brick(c.name), { attemptTimeoutMs: s.read.attemptTimeoutMs })), s.read)
+      case 'disperse': return new DisperseLayer(node, node.children.map(c => new ClientLayer(brick(c.name), { attemptTimeoutMs: s.read.attemptTimeoutMs })), s.read, s.write.timing.stragglerMs)
       case 'distribute': return new DistributeLayer(node, node.children.map(build))
       case 'shard': return new ShardLayer(node, build(node.child), s.shard)
     }
