@@ -28,6 +28,12 @@ export interface StartClusterOptions {
    * created now: clients store files as a base file and `/.shard` blocks
    */
   shardBlockSize?: string
+  /**
+   * A dispersed volume instead: sets of `disperse` bricks with `redundancy` parity bricks each
+   * (replica must be 1 or absent; `distribute` sets)
+   */
+  disperse?: number
+  redundancy?: number
   /** glusterd's TCP port (0 = any free port; default 0) */
   port?: number
   /** address to listen on and to write into volfiles (default 127.0.0.1) */
@@ -77,11 +83,12 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
   if (fs.existsSync(file)) conf = JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterFile
   let volume = conf.volumes.find(v => v.name === name)
   if (volume === undefined) {
-    const replica = opts.replica ?? 3
-    const count = replica * (opts.distribute ?? 1)
+    const disperse = opts.disperse === undefined ? undefined : { count: opts.disperse, redundancy: opts.redundancy ?? 1 }
+    const replica = opts.replica ?? (disperse !== undefined ? 1 : 3)
+    const count = (disperse?.count ?? replica) * (opts.distribute ?? 1)
     const bricks = Array.from({ length: count }, (_, i) => ({ host, path: path.join(dir, 'bricks', name, `b${i}`) }))
     const shard = opts.shardBlockSize === undefined ? {} : { shard: opts.shardBlockSize === 'default' ? {} : { blockSize: opts.shardBlockSize } }
-    volume = newVolumeConfig({ name, replica, ...(opts.arbiter !== undefined ? { arbiter: opts.arbiter } : {}), bricks, ...shard })
+    volume = newVolumeConfig({ name, replica, ...(opts.arbiter !== undefined ? { arbiter: opts.arbiter } : {}), bricks, ...shard, ...(disperse !== undefined ? { disperse } : {}) })
     conf.volumes.push(volume)
     const tmp = `${file}.tmp`
     fs.writeFileSync(tmp, JSON.stringify(conf, null, 2) + '\n')

@@ -30,13 +30,20 @@ export interface VolumeConfig {
    * default (64MB), and no option line, as glusterd writes it.
    */
   shard?: { blockSize?: string }
+  /**
+   * cluster/disperse instead of replicate: sets of `count` bricks (`replica` is then 1), files
+   * erasure-coded by the clients with `redundancy` bricks' worth of parity (gluster-disperse.md);
+   * the bricks only store fragments, xattrs and locks.
+   */
+  disperse?: { count: number, redundancy: number }
 }
 
 /** One xlator of a volfile: options are given in the order they are printed. */
 interface Xlator { name: string, type: string, options: Array<[string, string]>, subvolumes: string[] }
 
-export function newVolumeConfig (o: { name: string, replica: number, arbiter?: number, bricks: BrickConfig[], id?: string, shard?: { blockSize?: string } }): VolumeConfig {
+export function newVolumeConfig (o: { name: string, replica: number, arbiter?: number, bricks: BrickConfig[], id?: string, shard?: { blockSize?: string }, disperse?: { count: number, redundancy: number } }): VolumeConfig {
   const v: VolumeConfig = { name: o.name, id: o.id ?? randomUUID(), replica: o.replica, bricks: o.bricks }
+  if (o.disperse !== undefined) v.disperse = o.disperse
   if (o.arbiter !== undefined && o.arbiter > 0) v.arbiter = o.arbiter
   if (o.shard !== undefined) v.shard = o.shard
   validateVolume(v)
@@ -51,6 +58,15 @@ export function validateVolume (v: VolumeConfig): void {
     throw new Error(`volume ${v.name}: ${v.bricks.length} bricks is not a multiple of replica ${v.replica}`)
   }
   if ((v.arbiter ?? 0) > 0 && (v.replica !== 3 || v.arbiter !== 1)) throw new Error(`volume ${v.name}: arbiter needs replica 3 arbiter 1`)
+  const d = v.disperse
+  if (d !== undefined) {
+    // glusterd's and ec.c's rules: 1 ≤ redundancy, 2·redundancy < count, at most 16 data bricks
+    if (v.replica !== 1) throw new Error(`volume ${v.name}: disperse and replica ${v.replica} cannot be combined`)
+    if (!Number.isInteger(d.count) || !Number.isInteger(d.redundancy) || d.redundancy < 1 || 2 * d.redundancy >= d.count || d.count - d.redundancy > 16) {
+      throw new Error(`volume ${v.name}: disperse ${d.count} redundancy ${d.redundancy}: needs 1 ≤ redundancy < disperse/2 and at most 16 data bricks`)
+    }
+    if (v.bricks.length % d.count !== 0) throw new Error(`volume ${v.name}: ${v.bricks.length} bricks is not a multiple of disperse ${d.count}`)
+  }
   const bs = v.shard?.blockSize
   if (bs !== undefined) {
     const n = sizeBytes(bs)
@@ -103,7 +119,16 @@ export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number } 
     return name
   })
   let children = clients
-  if (v.replica > 1) {
+  const d = v.disperse
+  if (d !== undefined) {
+    // glusterd 10.3 (captures/volume-types/disperse-2+1/vol3.tcp-fuse.vol): only `redundancy`
+    children = []
+    for (let j = 0; j * d.count < clients.length; j++) {
+      const name = `${v.name}-disperse-${j}`
+      xl.push({ name, type: 'cluster/disperse', options: [['redundancy', String(d.redundancy)]], subvolumes: clients.slice(j * d.count, (j + 1) * d.count) })
+      children.push(name)
+    }
+  } else if (v.replica > 1) {
     children = []
     for (let j = 0; j * v.replica < clients.length; j++) {
       const set = clients.slice(j * v.replica, (j + 1) * v.replica)
