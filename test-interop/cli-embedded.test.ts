@@ -125,3 +125,27 @@ t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle
   c.proc.kill('SIGINT')
   t.equal(await c.exited, 0, '`gluster-ts cluster` stops cleanly on Ctrl-C')
 })
+
+t.test('`gluster-ts cluster --disperse 3 --redundancy 1`: a dispersed volume, written and read through the CLI', { skip: missing }, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-ec-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const c = gtsSpawn(['cluster', '--disperse', '3', '--redundancy', '1', '--dir', join(dir, 'cluster'), '--port', '0', '--volume', 'ec'])
+  t.teardown(async () => {
+    if (c.proc.exitCode === null) {
+      c.proc.kill('SIGTERM')
+      await c.exited
+    }
+  })
+  await until('cluster ready', 60_000, () => /^ready$/m.test(c.stdout()) || c.proc.exitCode !== null)
+  const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
+  t.ok(url !== undefined, c.stdout() + c.stderr())
+  t.equal([...c.stdout().matchAll(/^brick \d+ /gm)].length, 3, 'three bricks')
+  const data = randomBytes(100_000)
+  t.equal((await gts(['put', `${url!}/a.bin`], { input: data })).code, 0)
+  const cat = await gts(['cat', `${url!}/a.bin`])
+  t.equal(sha(cat.stdout), sha(data), 'cat returns what put wrote')
+  // 2 data bricks: a stripe is 1024 bytes, each brick holds ⌈100000/1024⌉·512 bytes of fragments
+  for (let i = 0; i < 3; i++) t.equal((await lstat(join(dir, 'cluster', 'bricks', 'ec', `b${i}`, 'a.bin'))).size, 98 * 512, `brick ${i}: a fragment, not a copy`)
+  c.proc.kill('SIGINT')
+  t.equal(await c.exited, 0, 'stops cleanly on Ctrl-C')
+})

@@ -1,4 +1,4 @@
-// gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]
+// gluster-ts-cluster --replica N | --disperse N [--redundancy R] --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]
 // Starts glusterd and the bricks of one volume (in this process, or with --brick-processes each
 // brick in its own process), prints where to mount from, and stops cleanly on SIGINT/SIGTERM.
 // SIGUSR2 restarts bricks whose process died (each signs in to the portmapper on a new port).
@@ -9,7 +9,9 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
   const { values } = parseArgs({
     args: argv,
     options: {
-      replica: { type: 'string', default: '3' },
+      replica: { type: 'string' },
+      disperse: { type: 'string' },
+      redundancy: { type: 'string' },
       dir: { type: 'string' },
       port: { type: 'string', default: '24007' },
       volume: { type: 'string', default: 'vol1' },
@@ -22,13 +24,14 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
     },
   })
   if (values.help === true || values.dir === undefined) {
-    process.stdout.write('usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]\n')
+    process.stdout.write('usage: gluster-ts-cluster [--replica N | --disperse N [--redundancy R]] --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]\n')
     process.exitCode = values.help === true ? 0 : 2
     return
   }
   const cluster = await startCluster({
     dir: values.dir,
-    replica: Number(values.replica),
+    ...(values.replica !== undefined ? { replica: Number(values.replica) } : {}),
+    ...(values.disperse !== undefined ? { disperse: Number(values.disperse), ...(values.redundancy !== undefined ? { redundancy: Number(values.redundancy) } : {}) } : {}),
     distribute: Number(values.distribute),
     port: Number(values.port),
     volume: values.volume,
