@@ -163,7 +163,7 @@ async function fuseSmall (mnt: string): Promise<number> {
 
 async function main (): Promise<void> {
   const v = cluster.volume(VOLUME)
-  const what = `${VOLUME} (${v.type} ${v.distribute > 1 ? `${v.distribute} x ` : ''}${v.replica}${VOLUME.startsWith('shard') || VOLUME === 'virt' ? ', sharded' : ''})`
+  const what = `${VOLUME} (${v.type} ${v.distribute > 1 ? `${v.distribute} x ` : ''}${v.disperse !== undefined ? `${v.disperse - (v.redundancy ?? 0)}+${v.redundancy ?? 0}` : v.replica}${VOLUME.startsWith('shard') || VOLUME === 'virt' ? ', sharded' : ''})`
   const m = printMachine(`bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS 10, ${what}`)
   const gv = (await sh('glusterfs', ['--version'])).stdout.split('\n')[0] ?? ''
   console.log(`${gv} | rounds ${ROUNDS}${BASELINE !== undefined ? ` | baseline tree ${BASELINE}` : ''}`)

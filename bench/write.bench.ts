@@ -107,7 +107,7 @@ async function fuseSmall (mnt: string, round: number): Promise<number> {
 }
 
 const v = cluster.volume(VOLUME)
-const m = printMachine(`bench/write: Volume writes vs the FUSE client, real GlusterFS 10, ${VOLUME} (${v.type} ${v.distribute > 1 ? `${v.distribute} x ` : ''}${v.replica})`)
+const m = printMachine(`bench/write: Volume writes vs the FUSE client, real GlusterFS 10, ${VOLUME} (${v.type} ${v.distribute > 1 ? `${v.distribute} x ` : ''}${v.disperse !== undefined ? `${v.disperse - (v.redundancy ?? 0)}+${v.redundancy ?? 0}` : v.replica})`)
 const mnt = await cluster.mount(VOLUME)
 const vol = await Volume.connect({ servers, volume: VOLUME })
 const vol1m = await Volume.connect({ servers, volume: VOLUME, writeChunkBytes: 1 << 20, writeWindow: 4 })
