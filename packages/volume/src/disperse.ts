@@ -108,8 +108,9 @@ export class DisperseLayer implements EcWriteHost {
 
   /**
    * Run `fn` in the lock cycle of `gfid` (a running one, or a new one: lock + pre-op). A cycle
-   * ends when its last user leaves: at once, or after eager-lock-timeout while an fd of ours
-   * has the file open.
+   * ends when its last user leaves: a file's at once, or after eager-lock-timeout while an fd of
+   * ours has it open; a directory's after other-eager-lock-timeout (entry fops in a row share
+   * one cycle, as ec's other-eager-lock does). Volume.close ends every cycle (close()).
    */
   async #withLock<R> (gfid: Buffer, regular: boolean, modify: Halves, dataFop: boolean, fn: (l: EcLock) => Promise<R>): Promise<R> {
     const key = gfid.toString('hex')
@@ -128,7 +129,7 @@ export class DisperseLayer implements EcWriteHost {
       await lock.ready
       if (dataFop) await lock.markDirty(modify)
       return await fn(lock)
-    }, () => ((this.#openFds.get(key) ?? 0) > 0 ? this.spec.eagerLockTimeoutMs : 0))
+    }, () => (!regular ? this.spec.otherEagerLockTimeoutMs : (this.#openFds.get(key) ?? 0) > 0 ? this.spec.eagerLockTimeoutMs : 0))
   }
 
   withDataLock<R> (gfid: Buffer, fn: (l: EcLock) => Promise<R>): Promise<R> {

@@ -53,8 +53,10 @@ export interface DisperseSpec {
   dataBricks: number
   /** read-policy: gfid-hash (default) picks the first read brick from the gfid, round-robin rotates */
   readPolicy: 'gfid-hash' | 'round-robin'
-  /** eager-lock-timeout, ms: how long a file's lock is kept after its last fop */
+  /** eager-lock-timeout, ms: how long a file's lock is kept after its last fop (0: eager-lock off) */
   eagerLockTimeoutMs: number
+  /** other-eager-lock-timeout, ms: the same for directories (0: other-eager-lock off) */
+  otherEagerLockTimeoutMs: number
   options: Map<string, string>
 }
 
@@ -283,9 +285,12 @@ export function buildClientGraph (volfile: string | Volfile, overrides?: XlatorO
         if (policy !== 'gfid-hash' && policy !== 'round-robin') throw bad(x, `option read-policy must be gfid-hash or round-robin, not '${policy}'`)
         const eager = parseBool(opts.get('eager-lock'), true)
         const timeout = parseIntOpt(x, opts, 'eager-lock-timeout', 1)
+        const otherEager = parseBool(opts.get('other-eager-lock'), true)
+        const otherTimeout = parseIntOpt(x, opts, 'other-eager-lock-timeout', 1)
         node = {
           kind: 'disperse', name: x.name, children: leaves, redundancy: r, dataBricks: n - r, readPolicy: policy,
-          eagerLockTimeoutMs: eager ? Math.min(60, Math.max(1, timeout)) * 1000 : 0, options: opts,
+          eagerLockTimeoutMs: eager ? Math.min(60, Math.max(1, timeout)) * 1000 : 0,
+          otherEagerLockTimeoutMs: otherEager ? Math.min(60, Math.max(1, otherTimeout)) * 1000 : 0, options: opts,
         }
         break
       }

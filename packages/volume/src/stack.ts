@@ -44,3 +44,11 @@ export function layersOf (top: Layer): Layer[] {
   walk(top)
   return out
 }
+
+/**
+ * Close every layer that has background work, top first (shard finishes its deletions through
+ * the layers below, then disperse ends its lock cycles with their post-ops).
+ */
+export async function closeLayers (top: Layer, o: { timeoutMs?: number } = {}): Promise<void> {
+  for (const l of layersOf(top)) await l.close?.(o).catch(() => {})
+}

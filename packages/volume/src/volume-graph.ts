@@ -11,7 +11,7 @@ import { fetchVolfile } from './bootstrap.js'
 import { buildClientGraph, type ClientGraph, type ClientSpec, type XlatorOptions } from './graph.js'
 import { BrickClient, type BrickOptions } from './brick.js'
 import type { Layer } from './layer.js'
-import { buildStack, type StackSettings } from './stack.js'
+import { buildStack, closeLayers, type StackSettings } from './stack.js'
 import { watchBrick, type InvalidateEvent, type ResyncEvent } from './upcall.js'
 
 export interface Graph {
@@ -203,7 +203,7 @@ export class VolumeGraph {
     // calls in flight finish first)
     const kept = new Set(next.bricks.values())
     void (async () => {
-      await old.top.close?.().catch(() => {})
+      await closeLayers(old.top)
       for (const b of old.bricks.values()) if (!kept.has(b)) void b.close()
     })()
   }
@@ -215,7 +215,7 @@ export class VolumeGraph {
     this.#life.abort()
     await this.#refetching?.catch(() => {})
     await this.#mgmtLoop
-    await this.#g.top.close?.({ ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }).catch(() => {})
+    await closeLayers(this.#g.top, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) })
     const m = this.#mgmt
     this.#mgmt = undefined
     await Promise.all([

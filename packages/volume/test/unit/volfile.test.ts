@@ -167,7 +167,7 @@ t.test('cluster/disperse: the captured 2+1 volfile, and the geometry ec.c accept
   const g = buildClientGraph(vol3)
   t.equal(g.root.kind, 'distribute')
   const d = g.root.kind === 'distribute' ? g.root.children[0]! : g.root
-  t.match(d, { kind: 'disperse', name: 'vol3-disperse-0', redundancy: 1, dataBricks: 2, readPolicy: 'gfid-hash', eagerLockTimeoutMs: 1000 })
+  t.match(d, { kind: 'disperse', name: 'vol3-disperse-0', redundancy: 1, dataBricks: 2, readPolicy: 'gfid-hash', eagerLockTimeoutMs: 1000, otherEagerLockTimeoutMs: 1000 })
   if (d.kind === 'disperse') t.same(d.children.map(c => c.name), ['vol3-client-0', 'vol3-client-1', 'vol3-client-2'], 'brick i = i-th child')
   const geo = (r: string, extra = ''): string => vol3.replace('option redundancy 1', `option redundancy ${r}${extra}`)
   // 1 ≤ r and 2r < n (ec.c:ec_parse_options)
@@ -178,6 +178,5 @@ t.test('cluster/disperse: the captured 2+1 volfile, and the geometry ec.c accept
   const rr = buildClientGraph(geo('1', '\n    option read-policy round-robin\n    option eager-lock-timeout 5'))
   const d2 = rr.root.kind === 'distribute' ? rr.root.children[0]! : rr.root
   t.match(d2, { readPolicy: 'round-robin', eagerLockTimeoutMs: 5000 })
-  t.match(buildClientGraph(geo('1', '\n    option eager-lock off')).root, { children: [{ eagerLockTimeoutMs: 0 }] })
-})
+  t.match(buildClientGraph(geo('1', '\n    option eager-lock off\n    option other-eager-lock-timeout 3')).root, { children: [{ eagerLockTimeoutMs: 0, otherEagerLockTimeoutMs: 3000 }] })
 })
