@@ -257,7 +257,7 @@ export class DisperseLayer implements EcWriteHost {
    * the user bytes of those stripes (fewer at the end of the file). A brick that fails, or has
    * not answered after the hedge delay, is replaced by the next one (ec_dispatch_next).
    */
-  async decodeRange (gfid: Buffer, fragOffset: number, fragSize: number, good: readonly number[], o: FopCtx = {}): Promise<Buffer> {
+  async decodeRange (gfid: Buffer, fragOffset: number, fragSize: number, good: readonly number[], o: FopCtx & { into?: Buffer } = {}): Promise<Buffer> {
     const order = this.#readOrder(gfid, good)
     if (order.length < this.k) throw enotconn(`${this.name}: ${order.length} good bricks up for ${gfid.toString('hex')}, ${this.k} needed`, { ...o, syscall: o.syscall ?? 'read' })
     const got = new Map<number, Buffer>()
@@ -312,7 +312,8 @@ export class DisperseLayer implements EcWriteHost {
         }
       }).finally(() => { ac.abort() })
       const len = frags.data[0]!.length
-      const out = Buffer.allocUnsafe(len * this.k)
+      // decoded straight into the caller's buffer when it has room for whole stripes
+      const out = o.into !== undefined && o.into.length >= len * this.k ? o.into.subarray(0, len * this.k) : Buffer.allocUnsafe(len * this.k)
       if (len > 0) this.codec.decode(frags.data, frags.bricks, out)
       return out
     } finally {
@@ -332,7 +333,8 @@ export class DisperseLayer implements EcWriteHost {
   async read (inode: Inode, offset: number, size: number, o: FopCtx & { into?: Buffer } = {}): Promise<Buffer> {
     const plan = planRead(offset, size, this.#sizeOf(inode, o), this.k)
     if (plan.length === 0) return landInto(Buffer.alloc(0), o.into, () => '')
-    const data = await this.decodeRange(inode.gfid, plan.fragOffset, plan.fragSize, this.#goodOf(inode, o), o)
+    const { into, ...ctx } = o
+    const data = await this.decodeRange(inode.gfid, plan.fragOffset, plan.fragSize, this.#goodOf(inode, o), plan.head === 0 && into !== undefined ? { ...ctx, into } : ctx)
     const res = data.subarray(plan.head, Math.min(data.length, plan.head + plan.length))
     return landInto(res, o.into, () => `READ of ${size} bytes at ${offset} of '${o.path ?? inode.gfid.toString('hex')}'`)
   }

@@ -9,6 +9,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { startCluster } from '../../../../test-cluster/ts-cluster.js'
 import { Volume } from '../../src/index.js'
 import { createCodec } from '../../src/ec/index.js'
@@ -54,6 +55,19 @@ for (const [k, r] of [[2, 1], [4, 2]] as const) {
       await vol.writeFile(`/f${n}.bin`, d)
       await check(`f${n}.bin`, d)
     }
+    // pipeTo (decoding straight into its ring's buffers) and a read into a caller's buffer at an unaligned offset
+    const big = pat(300_001, 300_001 & 255)
+    const got: Buffer[] = []
+    const sink = new Writable({ write (c: Buffer, _e, cb) { got.push(Buffer.from(c)); cb() } })
+    t.equal(await vol.pipeTo('/f300001.bin', sink, { window: 3 }), big.length)
+    t.equal(sha(Buffer.concat(got)), sha(big), 'pipeTo')
+    const h = await vol.open('/f300001.bin')
+    const into = Buffer.alloc(100_000)
+    t.equal((await h.read(into, 0, into.length, S + 7)).bytesRead, into.length)
+    t.ok(into.equals(big.subarray(S + 7, S + 7 + into.length)), 'FileHandle.read at an offset inside a stripe')
+    t.equal((await h.read(into, 0, into.length, 4 * S)).bytesRead, into.length)
+    t.ok(into.equals(big.subarray(4 * S, 4 * S + into.length)), 'FileHandle.read at a stripe boundary')
+    await h.close()
     // unaligned overwrites (inside a stripe, across stripes, past EOF), appends, truncates
     const ow = Buffer.from(pat(6 * S + 100, 1))
     const fh = await vol.open('/ow.bin', 'w+')
