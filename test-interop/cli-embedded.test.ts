@@ -2,6 +2,7 @@
 // (`gluster-ts cluster`), with the real FUSE client mounting that cluster as the oracle; and
 // `gluster-ts serve --demo`, the README's quick start, answered over HTTP.
 import t from 'tap'
+import type { Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -38,11 +39,10 @@ t.test('serve --demo: an embedded cluster with sample files behind the gateway, 
   t.notOk(existsSync(dir!), 'the temp dir is removed')
 })
 
-const fuse = fuseSkipReason()
-t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle', { skip: missing ?? fuse }, async t => {
-  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-emb-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const c = gtsSpawn(['cluster', '--dir', join(dir, 'cluster'), '--port', '0', '--replica', '3', '--volume', 'emb'])
+
+/** `gluster-ts cluster ARGS` until it prints `ready`; stopped (SIGTERM) at the end of the test if still running. */
+async function startCli (t: Test, args: string[]): Promise<ReturnType<typeof gtsSpawn>> {
+  const c = gtsSpawn(args)
   t.teardown(async () => {
     if (c.proc.exitCode === null) {
       c.proc.kill('SIGTERM')
@@ -50,6 +50,14 @@ t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle
     }
   })
   await until('cluster ready', 60_000, () => /^ready$/m.test(c.stdout()) || c.proc.exitCode !== null)
+  return c
+}
+
+const fuse = fuseSkipReason()
+t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle', { skip: missing ?? fuse }, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-emb-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const c = await startCli(t, ['cluster', '--dir', join(dir, 'cluster'), '--port', '0', '--replica', '3', '--volume', 'emb'])
   const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
   const [host, port] = (/^volfile-server (\S+):(\d+)$/m.exec(c.stdout()) ?? []).slice(1)
   t.ok(url !== undefined && port !== undefined, c.stdout() + c.stderr())
@@ -129,14 +137,7 @@ t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle
 t.test('`gluster-ts cluster --disperse 3 --redundancy 1`: a dispersed volume, written and read through the CLI', { skip: missing }, async t => {
   const dir = await mkdtemp(join(tmpdir(), 'gts-cli-ec-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const c = gtsSpawn(['cluster', '--disperse', '3', '--redundancy', '1', '--dir', join(dir, 'cluster'), '--port', '0', '--volume', 'ec'])
-  t.teardown(async () => {
-    if (c.proc.exitCode === null) {
-      c.proc.kill('SIGTERM')
-      await c.exited
-    }
-  })
-  await until('cluster ready', 60_000, () => /^ready$/m.test(c.stdout()) || c.proc.exitCode !== null)
+  const c = await startCli(t, ['cluster', '--disperse', '3', '--redundancy', '1', '--dir', join(dir, 'cluster'), '--port', '0', '--volume', 'ec'])
   const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
   t.ok(url !== undefined, c.stdout() + c.stderr())
   t.equal([...c.stdout().matchAll(/^brick \d+ /gm)].length, 3, 'three bricks')
