@@ -37,6 +37,14 @@ ID=${GTS_REAL_ID:-0}
 if ((ID == 0)); then DEFAULT_ROOT=/tmp/gluster-ts-real NSP=gts-n; else DEFAULT_ROOT=/tmp/gluster-ts-real-$ID NSP=gts$ID-n; fi
 ROOT=${GTS_REAL_ROOT:-$DEFAULT_ROOT}
 ROOT=${ROOT%/}
+# GTS_REAL_GLUSTER_ROOT=DIR runs the nodes' GlusterFS (glusterd, bricks, shd, CLI, glfsheal) from a
+# separate Debian root made by gl-root.sh (e.g. GlusterFS 11.1 from bookworm-backports beside the
+# host's 10.3: the two cannot share one root, see gluster-shard-tls-auth.md §4.1). Each node chroots
+# into it inside its own network and mount namespaces; the FUSE clients stay the host's.
+GROOT=${GTS_REAL_GLUSTER_ROOT:-}
+# `up` records the root it used; later commands (mount, kill-brick, heal-info …) take it from there
+[[ -n $GROOT || ! -s $ROOT/gluster-root ]] || read -r GROOT <"$ROOT/gluster-root"
+GROOT=${GROOT%/}
 NET=10.88.$ID
 BR=gts-br$ID
 BASE_PORT=49152
@@ -144,12 +152,25 @@ in_node() {
   shift 2
   # shellcheck disable=SC2016 # expanded by the inner sh
   timeout -k 5 "$secs" ip netns exec "${NS[n]}" sh -ec '
-    d=$1; shift
-    mkdir -p /var/lib/glusterd /run/gluster /var/log/glusterfs
-    mount --bind "$d/lib" /var/lib/glusterd
-    mount --bind "$d/run" /run/gluster
-    mount --bind "$d/log" /var/log/glusterfs
-    exec "$@"' in_node "${DIR[n]}" "$@"
+    d=$1 r=$2 top=$3; shift 3
+    if [ -z "$r" ]; then
+      mkdir -p /var/lib/glusterd /run/gluster /var/log/glusterfs
+      mount --bind "$d/lib" /var/lib/glusterd
+      mount --bind "$d/run" /run/gluster
+      mount --bind "$d/log" /var/log/glusterfs
+      exec "$@"
+    fi
+    # the same paths inside the other root: every absolute path (volfiles, bricks, sockets under
+    # $top) resolves there as it does here; /proc, /sys and /dev are this namespace'\''s
+    mkdir -p "$r/var/lib/glusterd" "$r/run/gluster" "$r/var/log/glusterfs" "$r$top"
+    mount --bind "$d/lib" "$r/var/lib/glusterd"
+    mount --bind "$d/run" "$r/run/gluster"
+    mount --bind "$d/log" "$r/var/log/glusterfs"
+    mount --bind "$top" "$r$top"
+    mount -t proc proc "$r/proc"
+    mount --rbind /sys "$r/sys"
+    mount --rbind /dev "$r/dev"
+    exec chroot "$r" "$@"' in_node "${DIR[n]}" "$GROOT" "$ROOT" "$@"
 }
 
 # ---- gluster CLI -----------------------------------------------------------------------------------
@@ -290,6 +311,14 @@ create_volume() {
   gl 1 volume start "$v" >/dev/null
 }
 
+# the servers' GlusterFS version ("10.3", "11.1"), from the binaries the nodes run
+gluster_version() {
+  local v
+  if [[ -n $GROOT ]]; then v=$(chroot "$GROOT" /usr/sbin/glusterfsd --version 2>/dev/null | head -n1); else v=$(glusterfsd --version 2>/dev/null | head -n1); fi
+  v=${v#glusterfs }
+  echo "${v%% *}"
+}
+
 # ---- cluster.json ----------------------------------------------------------------------------------
 is_mounted() { local d m _; while read -r d m _; do [[ $m == "$1" ]] && return 0; done </proc/self/mounts; return 1; }
 fuse_ok() { is_mounted "$ROOT/mnt/$1" && timeout 5 stat -t "$ROOT/mnt/$1" >/dev/null 2>&1; }
@@ -298,6 +327,7 @@ write_cluster_json() {
   local n v i sep bsep d out=$ROOT/cluster.json
   {
     printf '{\n  "root": "%s",\n  "script": "%s",\n' "$ROOT" "$SELF"
+    printf '  "glusterVersion": "%s", "glusterRoot": "%s",\n' "$(gluster_version)" "$GROOT"
     printf '  "network": { "bridge": "%s", "hostIp": "%s.1", "cidr": "%s.0/24" },\n' "$BR" "$NET" "$NET"
     printf '  "brickPorts": [%d, %d],\n  "nodes": [\n' "$BASE_PORT" "$MAX_PORT"
     sep=''
@@ -346,9 +376,16 @@ write_cluster_json() {
 preflight() {
   local c
   [[ $(id -u) == 0 ]] || die "must run as root (netns, bridge, bind mounts, FUSE)"
-  for c in ip glusterd gluster glusterfs mount umount timeout ss; do
+  for c in ip glusterfs mount umount timeout ss chroot; do
     command -v "$c" >/dev/null || die "'$c' not found (apt-get install glusterfs-server glusterfs-client iproute2)"
   done
+  if [[ -n $GROOT ]]; then
+    for c in glusterd gluster glusterfsd; do
+      [[ -x $GROOT/usr/sbin/$c ]] || die "$GROOT/usr/sbin/$c not found (make the root with test-cluster/real/gl-root.sh)"
+    done
+  else
+    for c in glusterd gluster; do command -v "$c" >/dev/null || die "'$c' not found (apt-get install glusterfs-server)"; done
+  fi
   [[ -c /dev/fuse ]] || die "/dev/fuse is missing (a container needs --device /dev/fuse)"
 }
 net_free() {  # nothing else on this host may use our subnet
@@ -386,6 +423,7 @@ cmd_up() {
   net_free
   trap 'rc=$?; ((rc == 0)) || log "up FAILED after $((SECONDS - t0))s; logs: $ROOT/n*/log; clean up with: $SELF down"' EXIT
   mkdir -p "$ROOT"/{run,logs,mnt}
+  [[ -z $GROOT ]] || echo "$GROOT" >"$ROOT/gluster-root"
   net_up
   for n in "${NODES[@]}"; do spawn_glusterd "$n" & spawned+=($!); done
   for p in "${spawned[@]}"; do wait "$p" || die "a glusterd failed to start (see $ROOT/n*/log/glusterd.log)"; done
@@ -572,8 +610,9 @@ cmd_heal_info() {  # VOL
   local v=$1 n bin
   check_vol "$v"
   n=$(any_node) || die "no glusterd is running"
-  for bin in /usr/lib/*/glusterfs/glfsheal /usr/libexec/glusterfs/glfsheal ""; do [[ -x $bin ]] && break; done
+  for bin in "$GROOT"/usr/lib/*/glusterfs/glfsheal "$GROOT"/usr/libexec/glusterfs/glfsheal ""; do [[ -x $bin ]] && break; done
   [[ -n $bin ]] || die "glfsheal not found"
+  bin=${bin#"$GROOT"}   # in_node runs it inside that root
   # `gluster volume heal VOL info` runs glfsheal, which looks for /var/run/glusterd.socket; run it
   # directly with node n's socket, inside node n (so its log lands in $ROOT/nN/log)
   in_node 60 "$n" "$bin" "$v" glusterd-sock "${SOCK[n]}"

@@ -9,14 +9,20 @@ import type { Socket } from 'node:net'
 export class Outbox {
   readonly #socket: Socket
   readonly #afterFlush: (() => void) | undefined
+  readonly #onWritten: (() => void) | undefined
   #queue: Buffer[] = []
   #bytes = 0
   #scheduled = false
 
-  /** `afterFlush` runs after each scheduled flush (a server resumes work it held back). */
-  constructor (socket: Socket, afterFlush?: () => void) {
+  /**
+   * `afterFlush` runs after each scheduled flush (a server resumes work it held back);
+   * `onWritten` each time the socket has handed a flush to the kernel (a server's sign that a
+   * peer reads its replies).
+   */
+  constructor (socket: Socket, afterFlush?: () => void, onWritten?: () => void) {
     this.#socket = socket
     this.#afterFlush = afterFlush
+    this.#onWritten = onWritten
   }
 
   /** Bytes queued and not yet handed to the socket. */
@@ -54,10 +60,13 @@ export class Outbox {
     this.#bytes = 0
     const s = this.#socket
     if (s.destroyed || !s.writable) return false
-    if (q.length === 1) return s.write(q[0]!)
+    const done = this.#onWritten
+    if (q.length === 1) return done === undefined ? s.write(q[0]!) : s.write(q[0]!, done)
     s.cork()
     let ok = true
-    for (const b of q) ok = s.write(b)
+    const last = q.length - 1
+    for (let i = 0; i < last; i++) s.write(q[i]!)
+    ok = done === undefined ? s.write(q[last]!) : s.write(q[last]!, done)
     s.uncork()
     return ok
   }

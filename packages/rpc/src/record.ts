@@ -27,6 +27,17 @@ export const DEFAULT_READ_BUFFER_BYTES = 64 * 1024
  * hostile 4-byte header can make us allocate at most this much before sending anything more.
  */
 export const DEFAULT_EAGER_RECORD_BYTES = 4 * 1024 * 1024
+/**
+ * push(): what an unfinished record may pin. A piece of it at least this long that is at least
+ * half of the chunk it came in is kept as a view of that chunk (no copy: a WRITE's payload
+ * arriving in 64 KiB socket reads); anything else is copied, so a peer trickling a record in
+ * tiny TCP segments (each its own chunk: a Buffer object and a backing store per byte or two)
+ * or in one-byte fragments, or a record starting at the end of a chunk full of earlier records,
+ * costs us about the bytes it sent, not hundreds of times that.
+ */
+const VIEW_PIECE_BYTES = 4096
+/** push(): small pieces are copied into blocks of up to this size (smaller while the record is). */
+const SMALL_BLOCK_BYTES = 16 * 1024
 /** After a large record, the next read is at most this long (it holds the next record's header). */
 const READ_AFTER_LARGE_BYTES = 4096
 /** readBuffer() starts a fresh read buffer when less than this is free in the current one. */
@@ -68,8 +79,11 @@ export type RecordHandler = (record: Buffer, tail?: Buffer) => void
  * Streaming record-marking decoder: bytes in, whole records out. It has no I/O.
  *
  * - A record that lies inside one chunk (one fragment) is returned as a subarray of that chunk.
- * - A record spread over several chunks or fragments is collected as subarrays and concatenated
- *   once, when its last byte has arrived (never a quadratic re-concat).
+ * - A record spread over several chunks or fragments is collected and concatenated once, when
+ *   its last byte has arrived (never a quadratic re-concat). Large pieces are kept as views of
+ *   their chunks, small ones copied into blocks of the decoder's own (VIEW_PIECE_BYTES): what
+ *   an unfinished record holds grows with the bytes received, never with the length its header
+ *   declares, and `bufferedBytes` says how much that is.
  * - It never writes into a buffer it was given or has handed out: a READ payload decoded from a
  *   record can be kept by the user for as long as they like.
  * - A zero-length fragment, or a record larger than `maxRecordBytes`, is a protocol error
@@ -100,6 +114,10 @@ export class RecordDecoder {
   /** Pieces of the record being assembled, and their total length. */
   #pieces: Buffer[] = []
   #recordBytes = 0
+  /** push(): the block small pieces are copied into; [#smallStart, #smallEnd) is not yet a piece. */
+  #small: Buffer | undefined
+  #smallStart = 0
+  #smallEnd = 0
   #error: GlusterError | undefined
 
   // ---- direct reads (readBuffer/commit) ----
@@ -200,24 +218,70 @@ export class RecordDecoder {
         this.#startFragment(word)
       }
       const take = Math.min(this.#fragLeft, len - pos)
-      const piece = chunk.subarray(pos, pos + take)
-      pos += take
-      this.#fragLeft -= take
-      this.#pieces.push(piece)
-      this.#recordBytes += take
+      if (take > 0) {
+        this.#fragLeft -= take
+        if (this.#fragLeft === 0 && this.#last && this.#recordBytes === 0) {
+          // one fragment inside one chunk: hand out a subarray, no copy
+          const record = chunk.subarray(pos, pos + take)
+          pos += take
+          this.#inFragment = false
+          this.#deliver(record, onRecord)
+          continue
+        }
+        this.#hold(chunk, pos, take)
+        pos += take
+      }
       if (this.#fragLeft === 0) {
         this.#inFragment = false
-        if (this.#last) {
-          const pieces = this.#pieces
-          // one piece = one fragment inside one chunk: hand out a subarray, no copy
-          const record = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.#recordBytes)
-          this.#pieces = []
-          this.#recordBytes = 0
-          this.#deliver(record, onRecord)
-        }
+        if (this.#last) this.#deliver(this.#assemble(), onRecord)
       }
     }
     return out
+  }
+
+  /** push(): keep `n` bytes of `chunk` from `at` as part of the record being assembled. */
+  #hold (chunk: Buffer, at: number, n: number): void {
+    this.#recordBytes += n
+    if (n >= VIEW_PIECE_BYTES) {
+      this.#seal()
+      if (2 * n >= chunk.buffer.byteLength) {
+        this.#pieces.push(chunk.subarray(at, at + n))
+      } else {
+        // a view would pin the rest of its chunk (earlier records' bytes) while we wait
+        const own = Buffer.allocUnsafeSlow(n)
+        chunk.copy(own, 0, at, at + n)
+        this.#pieces.push(own)
+      }
+      return
+    }
+    let s = this.#small
+    if (s === undefined || s.length - this.#smallEnd < n) {
+      this.#seal()
+      // blocks grow with the record (at least 256 bytes, at most SMALL_BLOCK_BYTES)
+      s = this.#small = Buffer.allocUnsafeSlow(Math.max(n, Math.min(SMALL_BLOCK_BYTES, Math.max(256, 2 * this.#recordBytes))))
+      this.#smallStart = this.#smallEnd = 0
+    }
+    chunk.copy(s, this.#smallEnd, at, at + n)
+    this.#smallEnd += n
+  }
+
+  /** push(): make the small bytes copied so far a piece (the block is never written there again). */
+  #seal (): void {
+    if (this.#smallEnd === this.#smallStart) return
+    this.#pieces.push(this.#small!.subarray(this.#smallStart, this.#smallEnd))
+    this.#smallStart = this.#smallEnd
+  }
+
+  /** push(): the finished record, from its pieces (concatenated once). */
+  #assemble (): Buffer {
+    this.#seal()
+    const pieces = this.#pieces
+    const record = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.#recordBytes)
+    this.#pieces = []
+    this.#recordBytes = 0
+    this.#small = undefined
+    this.#smallStart = this.#smallEnd = 0
+    return record
   }
 
   /**
@@ -418,6 +482,8 @@ export class RecordDecoder {
     this.#error = err
     this.#pieces = []
     this.#recordBytes = 0
+    this.#small = undefined
+    this.#smallStart = this.#smallEnd = 0
     this.#scratch = undefined
     this.#rec = this.#recHead = undefined
     this.#start = this.#end = this.#recHave = this.#recTotal = this.#skipLeft = 0

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import type { Socket } from 'node:net'
 import { GlusterError, protocolError } from './errors.js'
-import { DEFAULT_MAX_RECORD_BYTES, RecordDecoder } from './record.js'
+import { RecordDecoder } from './record.js'
 import {
   AcceptStat, AuthStat, MsgType, NULL_AUTH, RPC_VERSION, RejectStat, ReplyStat, acceptStatName,
   decodeMessage, encodeCallRecord, encodeReplyRecord,
@@ -18,6 +18,12 @@ import type { BoundProc } from './client.js'
 import type { Proc, ProcArgs, ProcRes, Program } from './programs/program.js'
 import { opStatus, serverCallChannel } from './diagnostics.js'
 import type { RpcServerCallEvent } from './diagnostics.js'
+import {
+  DEFAULT_FIRST_CALL_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_MAX_INFLIGHT_PER_CONNECTION,
+  DEFAULT_MAX_PARKED_PER_CONNECTION, DEFAULT_SERVER_MAX_RECORD_BYTES, DEFAULT_STALL_TIMEOUT_MS, ConnectionGuard, DeadlineTimer,
+  LIMIT_REASONS, processRecordBudget,
+} from './server-limits.js'
+import type { GuardedConnection, LimitReason, RecordBudget } from './server-limits.js'
 
 /**
  * Return this from a handler to send no reply at all (GlusterFS does so for PMAP BRICKBYPORT;
@@ -42,29 +48,62 @@ export interface CallContext {
   connection: ServerConnection
   /** Aborted when the connection closes. */
   signal: AbortSignal
+  /**
+   * This call is about to wait for something another call must do (a lock that an unlock will
+   * release, perhaps one this connection sends later): stop counting it toward the
+   * outstanding-call limit, so that the connection keeps being read. Procedures defined with
+   * `blocking: true` (the FOP lock calls) are parked from the start. Up to
+   * maxParkedPerConnection calls per connection can be parked; past that, park() does nothing.
+   */
+  park: () => void
 }
 
 export type HandlerResult<R> = R | typeof NO_REPLY
 export type Handler<P> = (args: ProcArgs<P>, ctx: CallContext) => HandlerResult<ProcRes<P>> | Promise<HandlerResult<ProcRes<P>>>
 export type Handlers<P extends Program> = { [K in keyof P['procs']]?: Handler<P['procs'][K]> }
 
+/**
+ * What one peer may cost the server (docs/server.md, "Limits"; the defaults and why are in
+ * server-limits.ts). Timeouts of 0 are off; counts may be Infinity.
+ */
 export interface RpcServerOptions {
-  /** Largest call record accepted; a larger one closes that connection. Default 64 MiB. */
+  /**
+   * Largest call record accepted; a larger one is a protocol error that closes the connection
+   * as soon as its header arrives. Default 1 MiB + 64 KiB (a 1 MiB WRITE and its headers).
+   */
   maxRecordBytes?: number
   /**
-   * Handlers running at once per connection; further calls wait. Default 64, GlusterFS's
-   * server.outstanding-rpc-limit.
+   * Handlers running at once per connection. While that many run, the server stops reading the
+   * connection's socket (the peer's sends back up through TCP, as GlusterFS's throttling does)
+   * and starts reading again below it. Default 64, GlusterFS's outstanding-rpc-limit.
    */
   maxInflightPerConnection?: number
   /**
-   * Calls waiting per connection (for a handler slot, or for the socket to drain). Past this the
-   * server stops reading that socket until the queue halves, which pushes back on the peer
-   * through TCP, as GlusterFS's throttling does. Default 1024.
+   * Parked calls (CallContext.park(), and `blocking` procedures such as INODELK) per connection
+   * that do not count toward maxInflightPerConnection. Default 1024.
    */
-  maxQueuedPerConnection?: number
+  maxParkedPerConnection?: number
+  /**
+   * A connection that holds an unfinished record without receiving a byte of it for this long,
+   * or that leaves our replies unread (nothing written while the socket waits for 'drain') for
+   * this long, is closed. Default 42 000 ms, GlusterFS's ping-timeout.
+   */
+  stallTimeoutMs?: number
+  /** A connection that has not sent one whole call this long after connecting is closed. Default 42 000 ms. */
+  firstCallTimeoutMs?: number
+  /** Connections served at once; more are closed as they arrive. Default 1024. */
+  maxConnections?: number
+  /** Connections served at once from one peer address; more are closed as they arrive. Default 256. */
+  maxConnectionsPerPeer?: number
+  /**
+   * The budget for bytes held in unfinished records, shared with other servers. Default
+   * `processRecordBudget`, shared by every RpcServer of the process (64 MiB).
+   */
+  recordBudget?: RecordBudget
 }
 
 export interface RpcServerStats {
+  /** connections served (accepted and not refused by a limit), since the start */
   connections: number
   calls: number
   /** calls answered with something other than SUCCESS */
@@ -73,9 +112,20 @@ export interface RpcServerStats {
   handlerErrors: number
   /** REPLY messages received (we never call clients and wait, so these are ignored) */
   ignoredReplies: number
-  /** connections closed because of malformed framing or headers */
+  /** connections closed because of malformed framing or headers (records over the cap included) */
   protocolErrors: number
+  /** bytes of unfinished call records held now over this server's connections (without record marks) */
+  partialRecordBytes: number
+  /** handlers running now (parked ones included) */
+  callsInFlight: number
+  /** of callsInFlight, the parked ones (not counted toward maxInflightPerConnection) */
+  parkedCalls: number
+  /** connections closed (or refused, for serverFull and peerFull) by a limit, per limit */
+  closed: Record<LimitReason, number>
 }
+
+/** RpcServerOptions with every default filled in. */
+type Limits = Required<RpcServerOptions>
 
 interface Registered {
   program: Program
@@ -83,6 +133,12 @@ interface Registered {
 }
 
 const now = (): number => performance.now()
+
+/** A call's standing while its handler runs (CallContext.park). */
+const CALL_NEW = 0
+const PARK_ASKED = 1
+const CALL_COUNTED = 2
+const CALL_PARKED = 3
 
 /**
  * ONC RPC server: a table of programs and handlers, dispatched the way GlusterFS's rpcsvc
@@ -104,17 +160,29 @@ const now = (): number => performance.now()
 export class RpcServer extends EventEmitter {
   readonly #programs = new Map<number, Map<number, Registered>>()
   readonly #connections = new Set<ServerConnection>()
-  readonly #opts: Required<RpcServerOptions>
+  /** connections served per peer address */
+  readonly #perPeer = new Map<string, number>()
+  readonly #opts: Limits
+  readonly #deadlines = new DeadlineTimer(now => this.#sweep(now))
   #server: net.Server | undefined
   #closing: Promise<void> | undefined
-  readonly stats: RpcServerStats = { connections: 0, calls: 0, refused: 0, handlerErrors: 0, ignoredReplies: 0, protocolErrors: 0 }
+  readonly stats: RpcServerStats = {
+    connections: 0, calls: 0, refused: 0, handlerErrors: 0, ignoredReplies: 0, protocolErrors: 0,
+    partialRecordBytes: 0, callsInFlight: 0, parkedCalls: 0,
+    closed: Object.fromEntries(LIMIT_REASONS.map(r => [r, 0])) as Record<LimitReason, number>,
+  }
 
   constructor (opts: RpcServerOptions = {}) {
     super()
     this.#opts = {
-      maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
-      maxInflightPerConnection: opts.maxInflightPerConnection ?? 64,
-      maxQueuedPerConnection: opts.maxQueuedPerConnection ?? 1024,
+      maxRecordBytes: count('maxRecordBytes', opts.maxRecordBytes ?? DEFAULT_SERVER_MAX_RECORD_BYTES, false),
+      maxInflightPerConnection: count('maxInflightPerConnection', opts.maxInflightPerConnection ?? DEFAULT_MAX_INFLIGHT_PER_CONNECTION),
+      maxParkedPerConnection: count('maxParkedPerConnection', opts.maxParkedPerConnection ?? DEFAULT_MAX_PARKED_PER_CONNECTION, true, 0),
+      stallTimeoutMs: count('stallTimeoutMs', opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, false, 0),
+      firstCallTimeoutMs: count('firstCallTimeoutMs', opts.firstCallTimeoutMs ?? DEFAULT_FIRST_CALL_TIMEOUT_MS, false, 0),
+      maxConnections: count('maxConnections', opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
+      maxConnectionsPerPeer: count('maxConnectionsPerPeer', opts.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER),
+      recordBudget: opts.recordBudget ?? processRecordBudget,
     }
   }
 
@@ -160,7 +228,9 @@ export class RpcServer extends EventEmitter {
   listen (where: number | string | net.ListenOptions, host?: string): Promise<string> {
     if (this.#closing !== undefined) return Promise.reject(new GlusterError('EGLUSTER_CLOSED', 'RpcServer is closed'))
     if (this.#server !== undefined) return Promise.reject(new Error('RpcServer is already listening'))
-    const server = net.createServer({ noDelay: true }, socket => { this.handleSocket(socket) })
+    // keep-alive probes after 20 s idle, GlusterFS's transport.socket.keepalive-time (socket.h
+    // GF_KEEPALIVE_TIME): a peer that vanished without a FIN gives its connection back
+    const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 20_000 }, socket => { this.handleSocket(socket) })
     this.#server = server
     const options: net.ListenOptions = typeof where === 'number'
       ? (host !== undefined ? { port: where, host } : { port: where })
@@ -180,17 +250,39 @@ export class RpcServer extends EventEmitter {
     })
   }
 
-  /** Serve an already-connected socket (a listener of your own, a socketpair in tests). */
+  /**
+   * Serve an already-connected socket (a listener of your own, a socketpair in tests). Past
+   * maxConnections or maxConnectionsPerPeer the connection is closed at once (and returned closed).
+   */
   handleSocket (socket: Socket): ServerConnection {
     const conn = new ServerConnection(socket, this, this.#opts)
     if (this.#closing !== undefined) {
       conn.destroy()
       return conn
     }
+    const from = peerAddress(socket)
+    const fromPeer = this.#perPeer.get(from) ?? 0
+    if (this.#connections.size >= this.#opts.maxConnections) {
+      conn.limitClose('serverFull', 'EGLUSTER_LIMIT', `the server already serves maxConnections ${this.#opts.maxConnections} connections`)
+      return conn
+    }
+    if (fromPeer >= this.#opts.maxConnectionsPerPeer) {
+      conn.limitClose('peerFull', 'EGLUSTER_LIMIT', `${from} already has maxConnectionsPerPeer ${this.#opts.maxConnectionsPerPeer} connections`)
+      return conn
+    }
     this.#connections.add(conn)
+    this.#perPeer.set(from, fromPeer + 1)
     this.stats.connections++
-    conn.once('close', () => { this.#connections.delete(conn) })
+    conn.once('close', () => {
+      this.#connections.delete(conn)
+      const n = (this.#perPeer.get(from) ?? 1) - 1
+      if (n > 0) this.#perPeer.set(from, n)
+      else this.#perPeer.delete(from)
+      // nothing left to watch: no timer (a sweep would find nothing)
+      if (this.#connections.size === 0) this.#deadlines.stop()
+    })
     this.emit('connection', conn)
+    if (!conn.closed) conn.guard.start()
     return conn
   }
 
@@ -206,6 +298,7 @@ export class RpcServer extends EventEmitter {
     this.#closing = (async () => {
       await Promise.all([...this.#connections].map(c => c.close({ timeoutMs })))
       await stopped
+      this.#deadlines.stop()
     })()
     return this.#closing
   }
@@ -214,6 +307,29 @@ export class RpcServer extends EventEmitter {
 
   /** @internal */
   lookup (prog: number): Map<number, Registered> | undefined { return this.#programs.get(prog) }
+
+  /** @internal a connection has a deadline at `at` (performance.now() time) */
+  needSweep (at: number): void { this.#deadlines.need(at) }
+
+  /** Close the connections past a deadline; the next deadline of those left. */
+  #sweep (now: number): number {
+    let next = Infinity
+    for (const c of this.#connections) {
+      if (!c.closed) next = Math.min(next, c.guard.check(now))
+    }
+    return next
+  }
+}
+
+/** Validate a count option: an integer >= min, or Infinity when allowed. */
+function count (name: string, n: number, infinite = true, min = 1): number {
+  if ((infinite && n === Infinity) || (Number.isSafeInteger(n) && n >= min)) return n
+  throw new RangeError(`RpcServerOptions.${name} must be an integer >= ${min}${infinite ? ' or Infinity' : ''}, got ${n}`)
+}
+
+/** The address a connection's peer is counted under (maxConnectionsPerPeer). */
+function peerAddress (socket: Socket): string {
+  return socket.remoteAddress ?? 'unix'
 }
 
 /** Map a GlusterError thrown by a handler to the RPC answer it names. */
@@ -240,9 +356,15 @@ function replyName (r: ReplyMessage): string {
 /**
  * One client connection of an RpcServer. Besides answering calls it can send one-way CALLs to
  * the client (GlusterFS callbacks: AUTH_NULL, their own xid counter from 1, never answered).
- * Events: 'close' (err?: Error — a protocol error or the socket's error).
+ * Events: 'close' (err?: Error — a protocol error, a limit (EGLUSTER_LIMIT, EGLUSTER_TIMEOUT,
+ * EGLUSTER_RECORD_TOO_LARGE) or the socket's error).
+ *
+ * Reading: the socket is read only while a call that arrives could start at once. It is paused
+ * while maxInflightPerConnection handlers run (parked ones aside), while the socket waits for
+ * 'drain' (our replies are not being read: no new work, and no more memory, for that peer) and
+ * while calls wait to be dispatched (at most the rest of one socket read, since reading stops).
  */
-export class ServerConnection extends EventEmitter {
+export class ServerConnection extends EventEmitter implements GuardedConnection {
   readonly peer: string
   readonly socket: Socket
   readonly #server: RpcServer
@@ -250,10 +372,11 @@ export class ServerConnection extends EventEmitter {
   readonly #writer = new XdrWriter()
   readonly #outbox: Outbox
   readonly #ac = new AbortController()
-  readonly #maxInflight: number
-  readonly #maxQueued: number
+  readonly #limits: Limits
   #inbox: Buffer[] = []
+  /** handlers running that count toward maxInflightPerConnection, and parked ones */
   #inflight = 0
+  #parked = 0
   #pumping = false
   #readingPaused = false
   #closing = false
@@ -262,16 +385,18 @@ export class ServerConnection extends EventEmitter {
   #socketError: Error | undefined
   #idleWaiters: Array<() => void> = []
   readonly #socketClosed: Promise<void>
+  /** @internal its deadlines and share of the record budget */
+  readonly guard: ConnectionGuard
 
-  constructor (socket: Socket, server: RpcServer, opts: Required<RpcServerOptions>) {
+  constructor (socket: Socket, server: RpcServer, limits: Limits) {
     super()
     this.socket = socket
     this.peer = socketPeer(socket)
     this.#server = server
-    this.#maxInflight = opts.maxInflightPerConnection
-    this.#maxQueued = opts.maxQueuedPerConnection
-    this.#decoder = new RecordDecoder({ maxRecordBytes: opts.maxRecordBytes })
-    this.#outbox = new Outbox(socket, () => { this.#pump() })
+    this.#limits = limits
+    this.#decoder = new RecordDecoder({ maxRecordBytes: limits.maxRecordBytes })
+    this.guard = new ConnectionGuard(this, { ...limits, stats: server.stats, needSweep: at => { server.needSweep(at) } })
+    this.#outbox = new Outbox(socket, () => { this.#pump() }, this.guard.written)
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
     socket.on('data', this.#onData)
     socket.on('error', err => { this.#socketError = err })
@@ -283,10 +408,18 @@ export class ServerConnection extends EventEmitter {
   /** Aborted when the connection closes. */
   get signal (): AbortSignal { return this.#ac.signal }
   get closed (): boolean { return this.#closed }
-  /** Handlers running now. */
-  get inflight (): number { return this.#inflight }
+  /** Handlers running now (parked ones included). */
+  get inflight (): number { return this.#inflight + this.#parked }
+  /** Parked handlers running now (not counted toward maxInflightPerConnection). */
+  get parked (): number { return this.#parked }
   /** Calls received and waiting to be dispatched. */
   get queued (): number { return this.#inbox.length }
+  /** Bytes of the unfinished call record held now (0 between records). */
+  get heldBytes (): number { return this.guard.heldBytes }
+  /** True while the server does not read the socket (throttled: see the class comment). */
+  get readingPaused (): boolean { return this.#readingPaused }
+  /** Bytes of replies the socket holds while it waits for 'drain' (0 when it does not wait). */
+  get unsentBytes (): number { return this.socket.writableNeedDrain ? this.socket.writableLength : 0 }
 
   /**
    * Send a one-way CALL to the client (a GlusterFS callback). Returns its xid. Throws
@@ -310,15 +443,12 @@ export class ServerConnection extends EventEmitter {
     this.#closing = true
     this.#inbox = []
     // keep reading (and discarding) so that the peer's FIN is seen
-    if (this.#readingPaused) {
-      this.#readingPaused = false
-      this.socket.resume()
-    }
+    this.#flow()
     const timeoutMs = opts.timeoutMs ?? 5000
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<void>(resolve => { timer = setTimeout(resolve, timeoutMs) })
     try {
-      if (this.#inflight > 0) {
+      if (this.inflight > 0) {
         await Promise.race([new Promise<void>(resolve => { this.#idleWaiters.push(resolve) }), expired, this.#socketClosed])
       }
       if (!this.#closed) {
@@ -338,12 +468,20 @@ export class ServerConnection extends EventEmitter {
     this.#finish(err)
   }
 
+  /** @internal Close because of a limit: counted in stats.closed, `code` on the 'close' error. */
+  limitClose (reason: LimitReason, code: 'EGLUSTER_LIMIT' | 'EGLUSTER_TIMEOUT', what: string): void {
+    if (this.#closed) return
+    this.#server.stats.closed[reason]++
+    this.destroy(new GlusterError(code, `${what} (peer ${this.peer}); connection closed`, { peer: this.peer }))
+  }
+
   #finish (err: Error | undefined): void {
     if (this.#closed) return
     this.#closed = true
     this.#inbox = []
     this.#outbox.clear()
     if (!this.socket.destroyed) this.socket.destroy()
+    this.guard.release()
     this.#ac.abort(new GlusterError('EGLUSTER_CONNECTION_LOST', `connection from ${this.peer} closed`, { peer: this.peer }, { cause: err }))
     const w = this.#idleWaiters
     this.#idleWaiters = []
@@ -358,17 +496,18 @@ export class ServerConnection extends EventEmitter {
     } catch (err) {
       this.#server.stats.protocolErrors++
       const cause = err instanceof GlusterError ? err : protocolError(String(err), {}, { cause: err })
+      if (cause.code === 'EGLUSTER_RECORD_TOO_LARGE') this.#server.stats.closed.recordTooLarge++
       this.destroy(new GlusterError(cause.code, `${cause.message} (peer ${this.peer}); connection closed`, { peer: this.peer }, { cause }))
+      return
     }
+    if (this.#closed) return // a handler closed it
+    this.guard.received(this.#decoder.idle ? undefined : this.#decoder.bufferedBytes)
   }
 
   readonly #onRecord = (record: Buffer): void => {
+    this.guard.recordDone()
     if (this.#closing) return
     this.#inbox.push(record)
-    if (this.#inbox.length >= this.#maxQueued && !this.#readingPaused) {
-      this.#readingPaused = true
-      this.socket.pause()
-    }
     this.#pump()
   }
 
@@ -380,16 +519,29 @@ export class ServerConnection extends EventEmitter {
     if (this.#pumping || this.#closed) return
     this.#pumping = true
     try {
-      while (this.#inbox.length > 0 && !this.#closed && !this.#closing && this.#inflight < this.#maxInflight && !this.#blocked()) {
+      while (this.#inbox.length > 0 && !this.#closed && !this.#closing && this.#inflight < this.#limits.maxInflightPerConnection && !this.#blocked()) {
         this.#dispatch(this.#inbox.shift()!)
       }
-      if (this.#readingPaused && !this.#closed && this.#inbox.length <= this.#maxQueued >>> 1) {
-        this.#readingPaused = false
-        this.socket.resume()
-      }
+      this.#flow()
     } finally {
       this.#pumping = false
     }
+  }
+
+  /** Read the socket only while a call that arrives could start at once (see the class comment). */
+  #flow (): void {
+    if (this.#closed) return
+    const hold = !this.#closing && (this.#inbox.length > 0 || this.#inflight >= this.#limits.maxInflightPerConnection || this.#blocked())
+    if (hold && !this.#readingPaused) {
+      this.#readingPaused = true
+      this.socket.pause()
+    } else if (!hold && this.#readingPaused) {
+      this.#readingPaused = false
+      this.socket.resume()
+      // an unfinished record could not progress while we did not read: its clock starts again
+      this.guard.resumed()
+    }
+    this.guard.writeWaiting(this.socket.writableNeedDrain)
   }
 
   #dispatch (record: Buffer): void {
@@ -447,10 +599,22 @@ export class ServerConnection extends EventEmitter {
       this.#refuse(msg, t0, reg.program.name, proc.name, accepted(msg, AcceptStat.GARBAGE_ARGS), err)
       return
     }
+    // how the call counts once its handler returns a promise (see CallContext.park)
+    let mode = proc.blocking === true ? PARK_ASKED : CALL_NEW
     const ctx: CallContext = {
       peer: this.peer, xid: msg.xid, prog: msg.prog, vers: msg.vers, proc: msg.proc,
       program: reg.program.name, procedure: proc.name, cred, rawCred: msg.cred, verf: msg.verf,
       connection: this, signal: this.#ac.signal,
+      park: () => {
+        if (mode === CALL_NEW) mode = PARK_ASKED
+        else if (mode === CALL_COUNTED && this.#parked < this.#limits.maxParkedPerConnection) {
+          mode = CALL_PARKED
+          this.#inflight--
+          this.#parked++
+          this.#server.stats.parkedCalls++
+          this.#pump()
+        }
+      },
     }
     let out: unknown
     try {
@@ -460,12 +624,20 @@ export class ServerConnection extends EventEmitter {
       return
     }
     if (out !== null && typeof out === 'object' && typeof (out as Promise<unknown>).then === 'function') {
-      this.#inflight++
+      if (mode === PARK_ASKED && this.#parked < this.#limits.maxParkedPerConnection) {
+        mode = CALL_PARKED
+        this.#parked++
+        this.#server.stats.parkedCalls++
+      } else {
+        mode = CALL_COUNTED
+        this.#inflight++
+      }
+      this.#server.stats.callsInFlight++
       ;(out as Promise<unknown>).then(v => {
-        this.#done()
+        this.#done(mode === CALL_PARKED)
         this.#respond(msg, t0, reg.program.name, proc, v)
       }, err => {
-        this.#done()
+        this.#done(mode === CALL_PARKED)
         this.#handlerFailed(msg, t0, reg.program.name, proc, err)
       }).catch((err: unknown) => {
         // #respond and #handlerFailed don't throw; if they ever do, drop the connection, not the process
@@ -476,9 +648,15 @@ export class ServerConnection extends EventEmitter {
     this.#respond(msg, t0, reg.program.name, proc, out)
   }
 
-  #done (): void {
-    this.#inflight--
-    if (this.#inflight === 0 && this.#idleWaiters.length > 0) {
+  #done (parked: boolean): void {
+    if (parked) {
+      this.#parked--
+      this.#server.stats.parkedCalls--
+    } else {
+      this.#inflight--
+    }
+    this.#server.stats.callsInFlight--
+    if (this.#inflight + this.#parked === 0 && this.#idleWaiters.length > 0) {
       const w = this.#idleWaiters
       this.#idleWaiters = []
       for (const f of w) f()

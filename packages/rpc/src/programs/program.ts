@@ -12,6 +12,13 @@ export interface Proc<A = any, R = any> {
   readonly res: Codec<R>
   /** Set when the peer never replies (GlusterFS callbacks: FETCHSPEC, upcalls). */
   readonly oneway?: boolean
+  /**
+   * Set when a call may wait for another call (a lock request that blocks until an unlock,
+   * possibly one sent later on the same connection). An RpcServer does not count such calls
+   * toward its outstanding-call limit, as GlusterFS's rpcsvc exempts INODELK, FINODELK, ENTRYLK,
+   * FENTRYLK and LK: see RpcServerOptions.maxParkedPerConnection.
+   */
+  readonly blocking?: boolean
 }
 
 export type ProcArgs<P> = P extends Proc<infer A, any> ? A : never
@@ -27,7 +34,7 @@ export interface Program<P extends Record<string, Proc> = Record<string, Proc>> 
   /** The program back-reference each proc carries (set by defineProgram). */
 }
 
-type ProcSpec<A, R> = { num: number, args: Codec<A>, res: Codec<R>, oneway?: boolean }
+type ProcSpec<A, R> = { num: number, args: Codec<A>, res: Codec<R>, oneway?: boolean, blocking?: boolean }
 type ProcsOf<S extends Record<string, ProcSpec<any, any>>> = {
   readonly [K in keyof S]: S[K] extends ProcSpec<infer A, infer R> ? Proc<A, R> & { readonly program: ProgramRef } : never
 }
@@ -42,7 +49,7 @@ export function defineProgram<S extends Record<string, ProcSpec<any, any>>> (def
   const byNum = new Map<number, Proc>()
   for (const [name, spec] of Object.entries(def.procs)) {
     if (byNum.has(spec.num)) throw new Error(`${def.name}: procedure number ${spec.num} used twice`)
-    const proc = Object.freeze({ name, num: spec.num, args: spec.args, res: spec.res, oneway: spec.oneway ?? false, program: ref })
+    const proc = Object.freeze({ name, num: spec.num, args: spec.args, res: spec.res, oneway: spec.oneway ?? false, blocking: spec.blocking ?? false, program: ref })
     procs[name] = proc
     byNum.set(spec.num, proc)
   }

@@ -101,7 +101,8 @@ t.test('a 1 MiB READ payload arrives as a slice of the record, not a copy', asyn
 })
 
 t.test('a large WRITE payload reaches the server intact', async t => {
-  const { client } = await startPair(t)
+  // 3 MiB: over the server's default cap (1 MiB + 64 KiB), raised here
+  const { client } = await startPair(t, { server: { maxRecordBytes: 4 * 1024 * 1024 } })
   const data = Buffer.alloc(3 * 1024 * 1024 + 3)
   for (let i = 0; i < data.length; i++) data[i] = i & 0xff
   const r = await client.call(TestProgram.procs.WRITE, { size: data.length, data })

@@ -3,7 +3,7 @@ import type { BigIntStats } from 'node:fs'
 import { newGfxIattx, GfDirentType } from '@gluster-ts/rpc'
 import type { GfxIattx } from '@gluster-ts/rpc'
 import { gfidBytes } from './brick-store.js'
-import type { ObjectType } from './brick-store.js'
+import type { ObjectType, InodeAttrs } from './brick-store.js'
 
 /** ia_flags of a posix brick: every field but btime valid (0x17ff). */
 export const POSIX_IA_FLAGS = 0x17ffn
@@ -14,15 +14,19 @@ export const ZERO_IATT: GfxIattx = Object.freeze(newGfxIattx()) as GfxIattx
 /** ia_ino: the big-endian u64 of gfid bytes 8..15 (the root, gfid …01, is ino 1). */
 export function inoOf (gfid: Buffer): bigint { return gfid.readBigUInt64BE(8) }
 
-/** A gfx_iattx for the object `gfidKey` from its lstat (bigint) result. */
-export function toIatt (gfid: Buffer | string, st: BigIntStats): GfxIattx {
+/**
+ * A gfx_iattx for the object `gfid`: type, permissions, owner and rdev from `attrs` (the store's,
+ * what clients set), everything else (size, blocks, times, links) from the backend's stat `st`;
+ * without `attrs` (an object recorded before attributes were kept) all of it from `st`.
+ */
+export function toIatt (gfid: Buffer | string, st: BigIntStats, attrs?: InodeAttrs): GfxIattx {
   const g = typeof gfid === 'string' ? gfidBytes(gfid) : gfid
   return {
     ia_gfid: g,
     ia_flags: POSIX_IA_FLAGS,
     ia_ino: inoOf(g),
     ia_dev: st.dev,
-    ia_rdev: st.rdev,
+    ia_rdev: attrs?.rdev ?? rdevToIatt(st.rdev),
     ia_size: st.size,
     ia_blocks: st.blocks,
     ia_attributes: 0n,
@@ -36,11 +40,22 @@ export function toIatt (gfid: Buffer | string, st: BigIntStats): GfxIattx {
     ia_ctime_nsec: Number(st.ctimeNs % NS),
     ia_btime_nsec: 0,
     ia_nlink: Number(st.nlink),
-    ia_uid: Number(st.uid),
-    ia_gid: Number(st.gid),
+    ia_uid: attrs?.uid ?? Number(st.uid),
+    ia_gid: attrs?.gid ?? Number(st.gid),
     ia_blksize: Number(st.blksize),
-    mode: Number(st.mode),
+    mode: attrs?.mode ?? Number(st.mode),
   }
+}
+
+/**
+ * A device number as GlusterFS carries it in an iatt: (major << 32) | minor (iatt.h ia_makedev),
+ * from a dev_t in glibc's encoding (what stat(2) gives and what MKNOD's `dev` is: the FUSE
+ * client passes the kernel's encoding, which is the same for 32-bit values).
+ */
+export function rdevToIatt (dev: bigint): bigint {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn)
+  return (BigInt.asUintN(32, major) << 32n) | BigInt.asUintN(32, minor)
 }
 
 /**

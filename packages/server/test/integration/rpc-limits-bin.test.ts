@@ -1,0 +1,90 @@
+// Issue 13's RPC-layer attacks against the BUILT `gluster-ts cluster` (node
+// packages/cli/bin/gluster-ts.js cluster, after `pnpm build`) in a child process, as a user runs
+// it: records declaring 60 MiB, 90 MB of unfinished records, a pipelined flood and a connection
+// flood, while a well-behaved client keeps getting LOOKUP/READ from the brick and GETSPEC from
+// glusterd. The child's counters are out of reach: what is checked is what a peer sees (which
+// connections the server closes, who is still served) and that the process is still there.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DEFAULT_SERVER_MAX_RECORD_BYTES, DEFAULT_PARTIAL_RECORD_BUDGET_BYTES, DEFAULT_MAX_CONNECTIONS_PER_PEER } from '@gluster-ts/rpc'
+import { MiB, legitClients, raw, recordStart, statFlood, waitFor } from './rpc-attackers.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
+const BIN = path.join(ROOT, 'packages/cli/bin/gluster-ts.js')
+const built = existsSync(path.join(ROOT, 'packages/cli/dist/main.js')) && existsSync(path.join(ROOT, 'packages/server/dist/cluster.js'))
+
+function rssMiB (pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m === null ? NaN : Math.round(Number(m[1]) / 1024)
+}
+
+t.test('attacks on the built `gluster-ts cluster`: the attackers lose, a well-behaved client is served', { skip: built ? false : 'packages/*/dist missing: run `pnpm build` first' }, async t => {
+  const proc = spawn(process.execPath, [BIN, 'cluster', '--replica', '1', '--dir', t.testdir(), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  proc.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  proc.stderr.on('data', (d: Buffer) => { err += d.toString() })
+  const exited = new Promise<number | null>(resolve => proc.once('close', code => { resolve(code) }))
+  t.teardown(async () => {
+    if (proc.exitCode === null) proc.kill('SIGTERM')
+    await exited
+  })
+  await waitFor(t, '`ready` from gluster-ts cluster', () => out.includes('ready\n') || proc.exitCode !== null, 60_000)
+  t.match(out, /ready\n/, `started (stderr: ${err})`)
+  const volfileServer = /^volfile-server (\S+)$/m.exec(out)![1]!
+  const brickLine = /^brick 0 (\S+) port (\d+)/m.exec(out)!
+  const brickPath = brickLine[1]!
+  const brickPort = Number(brickLine[2])
+  const glusterdPort = Number(volfileServer.split(':').pop())
+  const legit = await legitClients(t, volfileServer, 'vol1', brickPath, brickPort)
+  const rss0 = rssMiB(proc.pid!)
+
+  // records declaring 60 MiB: closed at their headers (10 to each server)
+  const big = await Promise.all(Array.from({ length: 20 }, (_, i) => raw(t, i < 10 ? brickPort : glusterdPort)))
+  for (const a of big) a.s.write(recordStart(60 * MiB, Buffer.alloc(100, 1)))
+  await waitFor(t, '60 MiB headers refused', () => big.every(a => a.closed()))
+  t.pass('the 20 connections declaring 60 MiB were closed')
+  await legit.served()
+
+  // 90 MB of unfinished records under the cap: the process budget (64 MiB) closes the excess
+  const held = await Promise.all(Array.from({ length: 90 }, (_, i) => raw(t, i % 3 === 0 ? glusterdPort : brickPort)))
+  for (let i = 0; i < held.length; i++) {
+    held[i]!.s.write(recordStart(DEFAULT_SERVER_MAX_RECORD_BYTES - 4096, Buffer.alloc(1_000_000, i)))
+    if (i % 10 === 9) await legit.served()
+  }
+  const excess = Math.ceil((90 * 1_000_000 - DEFAULT_PARTIAL_RECORD_BUDGET_BYTES) / 1_000_000)
+  await waitFor(t, 'the budget sheds', () => held.filter(a => a.closed()).length >= excess)
+  const rssHeld = rssMiB(proc.pid!)
+  t.ok(held.filter(a => a.closed()).length <= excess + 1, `${held.filter(a => a.closed()).length} of 90 closed (90 MB into 64 MiB needs ${excess})`)
+  await legit.served()
+  for (const a of held) a.s.destroy()
+
+  // a pipelined flood of 10 000 STATs on one brick connection: all answered, the other client meanwhile too
+  const N = 10_000
+  const flood = await statFlood(t, 'vol1', brickPath, brickPort, N)
+  let servedDuring = 0
+  while (flood.client.pending > N / 2) {
+    await legit.served()
+    servedDuring++
+  }
+  t.ok(servedDuring >= 1, `served ${servedDuring} times while half the flood was pending`)
+  t.equal(await flood.done, N)
+
+  // a connection flood from 127.0.0.1: past the per-address cap, closed; the client from 127.0.0.2 is served
+  const n = DEFAULT_MAX_CONNECTIONS_PER_PEER + 20
+  const conns: Array<Awaited<ReturnType<typeof raw>>> = []
+  // (the flood client above is one of 127.0.0.1's brick connections)
+  for (let i = 0; i < n; i++) conns.push(await raw(t, brickPort), await raw(t, glusterdPort))
+  await waitFor(t, 'refusals', () => conns.filter(a => a.closed()).length >= 40)
+  t.equal(conns.filter(a => a.closed()).length, 41, '20 refused by glusterd, 21 by the brick (which also serves the flood client)')
+  await legit.served()
+  for (const a of conns) a.s.destroy()
+  flood.client.destroy()
+
+  t.equal(proc.exitCode, null, 'the server process is still running')
+  t.notOk(legit.brick.closed || legit.mgmt.closed, 'the well-behaved clients stayed connected throughout')
+  t.comment(`server RSS: ${rss0} MiB before the record attacks, ${rssHeld} MiB with 64 MiB of unfinished records held, ${rssMiB(proc.pid!)} MiB at the end`)
+})
