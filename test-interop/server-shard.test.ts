@@ -3,8 +3,8 @@
 // written through FUSE (several blocks, an overwrite across a block boundary, a sparse file, a
 // truncate) read back identical through FUSE after dropping caches and through our Volume; the
 // blocks sit in /.shard on the bricks; a file our Volume writes reads identically through FUSE,
-// and removing it leaves no block. GlusterFS's own deletion after a FUSE unlink needs READDIRP
-// on an anonymous directory fd, which our bricks do not answer yet (a todo test says so).
+// and removing it leaves no block, whether our Volume removes it or the FUSE client does (its
+// background deletion lists /.shard/.remove_me through the directory's anonymous fd).
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -26,6 +26,11 @@ function blocks (c: ChildCluster, gfid: string): string[] {
   return c.volume.bricks.flatMap(b => {
     try { return fs.readdirSync(path.join(b.path, '.shard')).filter(n => n.startsWith(`${gfid}.`)) } catch { return [] }
   }).sort()
+}
+
+/** Markers `/.shard/.remove_me/<gfid>` on the bricks. */
+function markers (c: ChildCluster, gfid: string): number {
+  return c.volume.bricks.filter(b => fs.existsSync(path.join(b.path, '.shard', '.remove_me', gfid))).length
 }
 
 const reason = fuseSkipReason()
@@ -83,15 +88,15 @@ for (const [name, args] of [['replica 3', ['--replica', '3']], ['2 x 3', ['--rep
       await vol.settled()
       t.same(blocks(c, ours), [], 'no block left of the file our Volume removed')
 
-      // FUSE removes: GlusterFS's background deletion (in the FUSE client) should take the
-      // blocks; it lists .remove_me with READDIRP on an anonymous fd, which our bricks answer
-      // EBADF (fuse.log: client4_0_readdirp_cbk "Bad file descriptor"): the brick rewrite's to do
-      await t.test('GlusterFS\'s own deletion after a FUSE unlink', { todo: 'packages/server brick: READDIRP on an anonymous directory fd (-2)' }, async tt => {
-        tt.ok(blocks(c, og).length > 0)
-        fs.unlinkSync(path.join(mnt, 'mine.bin'))
-        await waitFor('the FUSE client\'s deletion of the blocks', 60_000, () => blocks(c, og).length === 0).catch(() => {})
-        tt.same(blocks(c, og), [], 'no block left of the file FUSE removed')
-      })
+      // FUSE removes: GlusterFS's background deletion (in the FUSE client, started by its
+      // unlink) takes the blocks and the marker; it lists .remove_me with READDIRP on the
+      // directory's anonymous fd. Our Volume is closed first so that it cannot do the sweep.
+      await vol.close()
+      t.ok(blocks(c, og).length > 0, 'mine.bin has blocks before FUSE removes it')
+      fs.unlinkSync(path.join(mnt, 'mine.bin'))
+      await waitFor('the FUSE client\'s deletion of the blocks', 60_000, () => blocks(c, og).length === 0 && markers(c, og) === 0).catch(() => {})
+      t.same(blocks(c, og), [], 'no block left of the file FUSE removed')
+      t.equal(markers(c, og), 0, 'and no marker in /.shard/.remove_me')
     }, 'gts-shard-')
   })
 }

@@ -11,6 +11,8 @@
 //   empty afterwards.
 // - GlusterFS 10.3's truncate to an exact multiple of the block size, reproduced through FUSE:
 //   the last remaining block is cut to 0 bytes; ours keeps its bytes.
+// - At the end, once a fresh mount's deletion thread has run: no block on any brick whose base
+//   file is gone, `.remove_me` empty, heal info empty.
 import t from 'tap'
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
@@ -31,6 +33,31 @@ async function dropCaches (): Promise<void> {
 /** The block files of `gfid` on every brick of `vol`: brick index → sorted names. */
 async function blocksOnBricks (c: RealCluster, vol: string, gfid: string): Promise<string[][]> {
   return await Promise.all(c.volume(vol).bricks.map(async b => (await readdir(join(b.path, '.shard')).catch(() => [] as string[])).filter(n => n.startsWith(`${gfid}.`)).sort()))
+}
+
+/**
+ * Blocks in `/.shard` of any brick of `vol` whose base file exists on no brick (its gfid has no
+ * `.glusterfs/xx/yy/<gfid>` link anywhere), and markers still in `/.shard/.remove_me`.
+ */
+async function leftovers (c: RealCluster, vol: string): Promise<{ orphans: string[], markers: string[] }> {
+  const bricks = c.volume(vol).bricks
+  const orphans: string[] = []
+  const markers: string[] = []
+  const live = new Map<string, boolean>()
+  for (const b of bricks) {
+    for (const n of await readdir(join(b.path, '.shard')).catch(() => [] as string[])) {
+      const m = /^([0-9a-f-]{36})\.\d+$/.exec(n)
+      if (m === null) continue
+      const g = m[1]!
+      if (!live.has(g)) {
+        const found = await Promise.all(bricks.map(async o => stat(join(o.path, '.glusterfs', g.slice(0, 2), g.slice(2, 4), g)).then(() => true, () => false)))
+        live.set(g, found.some(x => x))
+      }
+      if (live.get(g) === false) orphans.push(`brick ${b.n}: ${n}`)
+    }
+    for (const n of await readdir(join(b.path, '.shard', '.remove_me')).catch(() => [] as string[])) markers.push(`brick ${b.n}: ${n}`)
+  }
+  return { orphans, markers }
 }
 
 async function waitFor (what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
@@ -218,6 +245,31 @@ if ('skip' in cluster) {
       await dropCaches()
       t.equal(sha(await readFile(join(dir, 'ours.bin'))), sha(data.subarray(0, bs)), 'ours: FUSE reads the first block intact')
       await rm(join(mnt, top), { recursive: true, force: true })
+      await healEmpty(t, cluster, volName)
+    })
+
+    t.test(`${volName}: once GlusterFS's background deletion has run, no block belongs to no file and heal info is empty`, async t => {
+      // the tests above removed their trees through FUSE (rm -r) and through our Volume; a fresh
+      // mount's deletion thread, started by the first LOOKUP of a file it answers, finishes
+      // whatever a mount that went away left in .remove_me. The file looked up is ours and we
+      // remove it ourselves: a file FUSE itself had just written and removed can still be open
+      // on the bricks when the deletion looks its gfid up (posix finds open-unlinked files), so
+      // GlusterFS skips its marker until the thread's next round, 10 minutes later.
+      const vol = await Volume.connect({ servers, volume: volName })
+      t.teardown(() => vol.close())
+      await vol.writeFile(`/${top}-probe`, 'x')
+      await cluster.umount(volName)
+      const mnt = await cluster.mount(volName)
+      await stat(join(mnt, `${top}-probe`))
+      await vol.unlink(`/${top}-probe`)
+      await vol.settled()
+      let last = { orphans: [] as string[], markers: [] as string[] }
+      await waitFor(`${volName}: no orphan block, .remove_me empty`, 180_000, async () => {
+        last = await leftovers(cluster, volName)
+        return last.orphans.length === 0 && last.markers.length === 0
+      }).catch(() => {})
+      t.same(last.orphans, [], 'no block in /.shard whose base file is gone')
+      t.same(last.markers, [], '/.shard/.remove_me is empty on every brick')
       await healEmpty(t, cluster, volName)
     })
   }
