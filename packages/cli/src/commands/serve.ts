@@ -129,6 +129,9 @@ export interface ClusterOptions {
   brickProcesses: boolean
   /** features.shard on with this block size ('4MB'; 'default': 64MB) */
   shardBlockSize?: string | undefined
+  authAllow?: string | undefined
+  authReject?: string | undefined
+  allowInsecure?: boolean | undefined
 }
 
 /** The embedded cluster; prints what packages/server's gluster-ts-cluster prints, stops on Ctrl-C. */
@@ -149,6 +152,9 @@ export async function cluster (s: Session, o: ClusterOptions): Promise<number> {
       brickProcesses: o.brickProcesses, ...(o.replica !== undefined ? { replica: o.replica } : {}),
       ...(o.disperse !== undefined ? { disperse: o.disperse, ...(o.redundancy !== undefined ? { redundancy: o.redundancy } : {}) } : {}), ...(o.arbiter !== undefined ? { arbiter: o.arbiter } : {}),
       ...(o.shardBlockSize !== undefined ? { shardBlockSize: o.shardBlockSize } : {}),
+      ...(o.authAllow !== undefined ? { authAllow: o.authAllow } : {}),
+      ...(o.authReject !== undefined ? { authReject: o.authReject } : {}),
+      ...(o.allowInsecure !== undefined ? { allowInsecure: o.allowInsecure } : {}),
     })
     s.out(`volume ${c.volume.name}\nvolfile-server ${c.volfileServer}\nurl gluster://${c.volfileServer}/${c.volume.name}/\n` +
       `mount: glusterfs --volfile-server=${c.host} --volfile-server-port=${c.port} --volfile-id=${c.volume.name} MOUNTPOINT\n`)
