@@ -16,34 +16,13 @@ import { createHash } from 'node:crypto'
 import { readFile, writeFile, rm, stat, open, mkdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Volume } from '@gluster-ts/volume'
+import { dropCaches, healEmpty } from './real-helpers.js'
+import { waitFor } from './server-fuse-helpers.js'
 import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
 import { pat } from '../test-cluster/pattern.js'
 
 const cluster = loadRealCluster()
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-
-async function dropCaches (): Promise<void> {
-  await writeFile('/proc/sys/vm/drop_caches', '3\n').catch(() => {})
-}
-
-async function waitFor (what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 1000))
-  }
-}
-
-async function healEmpty (t: Test, c: RealCluster, vol: string, ms = 30_000): Promise<void> {
-  let last = ''
-  await waitFor(`${vol}: heal info empty`, ms, async () => {
-    const h = await c.healInfo(vol)
-    last = h.raw
-    return h.bricks.length > 0 && h.bricks.every(b => b.entries === 0)
-  }).catch(() => {})
-  const h = await c.healInfo(vol)
-  t.equal(h.entries, 0, `${vol}: heal info lists nothing${h.entries > 0 ? `\n${last}` : ''}`)
-}
 
 /** A fresh FUSE mount (no page cache of an earlier one). */
 async function freshMount (c: RealCluster, vol: string): Promise<string> {
@@ -56,6 +35,14 @@ if ('skip' in cluster) {
   t.test('dispersed volumes against the real cluster', { skip: `real cluster not available: ${cluster.skip}` }, async () => {})
 } else {
   const servers = cluster.nodes.map(n => n.ip)
+  /** A Volume on `volName` (closed at the end of the test) with `clean` removed and `dir` made. */
+  const connectEmpty = async (t: Test, volName: string, clean: string, dir: string): Promise<Volume> => {
+    const vol = await Volume.connect({ servers, volume: volName })
+    t.teardown(() => vol.close())
+    await vol.rm(clean, { recursive: true, force: true })
+    await vol.mkdir(dir, { recursive: true })
+    return vol
+  }
   const volumes = [{ name: 'disp21', k: 2, r: 1 }, { name: 'disp42', k: 4, r: 2 }] as const
 
   t.teardown(async () => { for (const v of volumes) await cluster.umount(v.name).catch(() => {}) })
@@ -106,11 +93,8 @@ if ('skip' in cluster) {
     })
 
     t.test(`${volName} (${k}+${r}): files written through our API read identically through a fresh FUSE mount`, async t => {
-      const vol = await Volume.connect({ servers, volume: volName })
-      t.teardown(() => vol.close())
       const base = `/${top}/ours`
-      await vol.rm(`/${top}`, { recursive: true, force: true })
-      await vol.mkdir(base, { recursive: true })
+      const vol = await connectEmpty(t, volName, `/${top}`, base)
       const want = new Map<string, Buffer>()
       for (const n of sizes) { const b = pat(n, (n + 7) & 255); await vol.writeFile(`${base}/w${n}.bin`, b); want.set(`w${n}.bin`, b) }
       // unaligned overwrites inside a stripe, across stripes, and past EOF

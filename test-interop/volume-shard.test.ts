@@ -14,21 +14,17 @@
 // - At the end, once a fresh mount's deletion thread has run: no block on any brick whose base
 //   file is gone, `.remove_me` empty, heal info empty.
 import t from 'tap'
-import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import { readFile, writeFile, truncate, rm, readdir, stat, open, unlink, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Volume } from '@gluster-ts/volume'
+import { dropCaches, healEmpty } from './real-helpers.js'
 import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
 import { pat } from '../test-cluster/pattern.js'
 
 const cluster = loadRealCluster()
 const MiB = 1 << 20
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-
-async function dropCaches (): Promise<void> {
-  await writeFile('/proc/sys/vm/drop_caches', '3\n').catch(() => {})
-}
 
 /** The block files of `gfid` on every brick of `vol`: brick index → sorted names. */
 async function blocksOnBricks (c: RealCluster, vol: string, gfid: string): Promise<string[][]> {
@@ -66,18 +62,6 @@ async function waitFor (what: string, ms: number, check: () => Promise<boolean>)
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await new Promise(resolve => setTimeout(resolve, 1000))
   }
-}
-
-async function healEmpty (t: Test, c: RealCluster, vol: string): Promise<void> {
-  // the writes' transactions end within post-op-delay; give heal info a moment to agree
-  let last = ''
-  await waitFor(`${vol}: heal info empty`, 60_000, async () => {
-    const h = await c.healInfo(vol)
-    last = h.raw
-    return h.bricks.length > 0 && h.bricks.every(b => b.entries === 0)
-  }).catch(() => {})
-  const h = await c.healInfo(vol)
-  t.equal(h.entries, 0, `${vol}: heal info lists nothing${h.entries > 0 ? `\n${last}` : ''}`)
 }
 
 if ('skip' in cluster) {
