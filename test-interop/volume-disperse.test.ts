@@ -7,47 +7,28 @@
 //   overwrites, appends, truncates down and up, renames, symlinks, xattrs) read identically
 //   through a fresh FUSE mount, and heal info is empty afterwards (our pre-op/post-op
 //   xattrops leave no dirty mark and equal versions on every brick).
-// - With `redundancy` bricks killed, and with one brick frozen, our reads stay correct and our
-//   writes succeed; after the bricks return, the real self-heal daemon heals what we wrote
-//   while they were gone (heal info empties, every brick's fragment is the encoding of the file).
+// Bricks killed and frozen: volume-disperse-faults.test.ts.
 import t from 'tap'
-import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import { readFile, writeFile, rm, stat, open, mkdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Volume } from '@gluster-ts/volume'
-import { dropCaches, healEmpty } from './real-helpers.js'
+import { DISPERSE_VOLUMES, connectEmpty, freshMount, healEmpty } from './real-helpers.js'
 import { waitFor } from './server-fuse-helpers.js'
-import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js'
+import { loadRealCluster } from '../test-cluster/real/index.js'
 import { pat } from '../test-cluster/pattern.js'
 
 const cluster = loadRealCluster()
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
-/** A fresh FUSE mount (no page cache of an earlier one). */
-async function freshMount (c: RealCluster, vol: string): Promise<string> {
-  await c.umount(vol).catch(() => {})
-  await dropCaches()
-  return await c.mount(vol)
-}
-
 if ('skip' in cluster) {
   t.test('dispersed volumes against the real cluster', { skip: `real cluster not available: ${cluster.skip}` }, async () => {})
 } else {
   const servers = cluster.nodes.map(n => n.ip)
-  /** A Volume on `volName` (closed at the end of the test) with `clean` removed and `dir` made. */
-  const connectEmpty = async (t: Test, volName: string, clean: string, dir: string): Promise<Volume> => {
-    const vol = await Volume.connect({ servers, volume: volName })
-    t.teardown(() => vol.close())
-    await vol.rm(clean, { recursive: true, force: true })
-    await vol.mkdir(dir, { recursive: true })
-    return vol
-  }
-  const volumes = [{ name: 'disp21', k: 2, r: 1 }, { name: 'disp42', k: 4, r: 2 }] as const
 
-  t.teardown(async () => { for (const v of volumes) await cluster.umount(v.name).catch(() => {}) })
+  t.teardown(async () => { for (const v of DISPERSE_VOLUMES) await cluster.umount(v.name).catch(() => {}) })
 
-  for (const { name: volName, k, r } of volumes) {
+  for (const { name: volName, k, r } of DISPERSE_VOLUMES) {
     const S = 512 * k
     const top = `gts-disp-${process.pid}`
     // sizes around the chunk (512) and stripe (512·k) boundaries, and several stripes
@@ -94,7 +75,7 @@ if ('skip' in cluster) {
 
     t.test(`${volName} (${k}+${r}): files written through our API read identically through a fresh FUSE mount`, async t => {
       const base = `/${top}/ours`
-      const vol = await connectEmpty(t, volName, `/${top}`, base)
+      const vol = await connectEmpty(t, cluster, volName, `/${top}`, base)
       const want = new Map<string, Buffer>()
       for (const n of sizes) { const b = pat(n, (n + 7) & 255); await vol.writeFile(`${base}/w${n}.bin`, b); want.set(`w${n}.bin`, b) }
       // unaligned overwrites inside a stripe, across stripes, and past EOF
@@ -168,95 +149,6 @@ if ('skip' in cluster) {
       t.equal(sha(await vol2.readFile(`${base}/w65539.bin`) as Buffer), sha(w), 'a FUSE overwrite of our file reads back through our API')
       await vol2.rm(`/${top}`, { recursive: true, force: true })
       await healEmpty(t, cluster, volName)
-    })
-
-    // node 3's bricks: disp21 brick 3, disp42 bricks 3 and 6 (redundancy of each)
-    const lost = r === 1 ? [3] : [3, 6]
-    // then, after the heal, the bricks of another node, so reads must use the healed fragments
-    const other = r === 1 ? [1] : [1, 4]
-
-    t.test(`${volName} (${k}+${r}): ${r} brick(s) killed: our reads stay correct, our writes succeed, the self-heal daemon heals them`, async t => {
-      const base = `/${top}/degraded`
-      const want = new Map<string, Buffer>()
-      const vol0 = await Volume.connect({ servers, volume: volName })
-      await vol0.rm(`/${top}`, { recursive: true, force: true })
-      await vol0.mkdir(base, { recursive: true })
-      const pre = Buffer.from(pat(5 * S + 77, 51))
-      await vol0.writeFile(`${base}/pre.bin`, pre)
-      await vol0.close()
-      const down = new Set<number>()
-      t.teardown(async () => { if (down.size > 0) await cluster.startBrick(volName) })
-      for (const b of lost) { await cluster.killBrick(b, volName); down.add(b) }
-
-      const vol = await Volume.connect({ servers, volume: volName })
-      t.equal(sha(await vol.readFile(`${base}/pre.bin`) as Buffer), sha(pre), `pre.bin reads with bricks ${lost.join(',')} down`)
-      // writes within quorum: a new file, an unaligned overwrite, an append, a truncate, entries
-      const nu = pat(3 * S + 5, 52)
-      await vol.writeFile(`${base}/new.bin`, nu)
-      want.set('new.bin', nu)
-      const fh = await vol.open(`${base}/pre.bin`, 'r+')
-      await fh.write(pat(100, 53), 0, 100, 700)
-      await fh.close()
-      pat(100, 53).copy(pre, 700)
-      await vol.appendFile(`${base}/pre.bin`, pat(S + 3, 54))
-      want.set('pre.bin', Buffer.concat([pre, pat(S + 3, 54)]))
-      await vol.writeFile(`${base}/cut.bin`, pat(4 * S, 55))
-      await vol.truncate(`${base}/cut.bin`, S + 9)
-      want.set('cut.bin', pat(4 * S, 55).subarray(0, S + 9))
-      await vol.mkdir(`${base}/sub`)
-      await vol.writeFile(`${base}/sub/in.txt`, 'written while degraded\n')
-      want.set('sub/in.txt', Buffer.from('written while degraded\n'))
-      for (const [name, b] of want) t.equal(sha(await vol.readFile(`${base}/${name}`) as Buffer), sha(b), `${name}: reads back while degraded`)
-      await vol.close()
-      const marked = await cluster.healInfo(volName)
-      t.ok(marked.entries > 0, `heal info lists what the down bricks missed (${marked.entries} entries)`)
-
-      await cluster.startBrick(volName)
-      down.clear()
-      await cluster.gl(1, 'volume', 'heal', volName).catch(() => '')
-      await healEmpty(t, cluster, volName, 240_000)
-
-      // the healed bricks now serve reads: take another node's bricks away
-      for (const b of other) { await cluster.killBrick(b, volName); down.add(b) }
-      const vol2 = await Volume.connect({ servers, volume: volName })
-      t.teardown(() => vol2.close())
-      for (const [name, b] of want) t.equal(sha(await vol2.readFile(`${base}/${name}`) as Buffer), sha(b), `${name}: reads from the healed bricks (${other.join(',')} down)`)
-      await vol2.close()
-      await cluster.startBrick(volName)
-      down.clear()
-      const mnt = await freshMount(cluster, volName)
-      for (const [name, b] of want) t.equal(sha(await readFile(join(mnt, base, name))), sha(b), `${name}: same bytes through a fresh FUSE mount`)
-    })
-
-    t.test(`${volName} (${k}+${r}): one brick frozen: reads stay correct and fast, writes succeed`, async t => {
-      const base = `/${top}/frozen`
-      const vol = await Volume.connect({ servers, volume: volName })
-      t.teardown(() => vol.close())
-      await vol.mkdir(base, { recursive: true })
-      const f = pat(7 * S + 11, 61)
-      await vol.writeFile(`${base}/f.bin`, f)
-      const fresh = await Volume.connect({ servers, volume: volName })
-      t.teardown(() => fresh.close())
-      let frozen = false
-      t.teardown(async () => { if (frozen) await cluster.contBrick(2, volName) })
-      await cluster.freezeBrick(2, volName)
-      frozen = true
-      const t0 = performance.now()
-      t.equal(sha(await fresh.readFile(`${base}/f.bin`) as Buffer), sha(f), 'reads with brick 2 frozen')
-      const ms = performance.now() - t0
-      t.comment(`lookup + read with a frozen brick: ${ms.toFixed(0)} ms`)
-      t.ok(ms < 5000, `the frozen brick costs milliseconds, not a call timeout (${ms.toFixed(0)} ms)`)
-      const g = pat(2 * S + 1, 62)
-      await fresh.writeFile(`${base}/g.bin`, g)
-      t.equal(sha(await fresh.readFile(`${base}/g.bin`) as Buffer), sha(g), 'a write with brick 2 frozen reads back')
-      await fresh.close()
-      await cluster.contBrick(2, volName)
-      frozen = false
-      await cluster.gl(1, 'volume', 'heal', volName).catch(() => '')
-      await healEmpty(t, cluster, volName, 240_000)
-      const mnt = await freshMount(cluster, volName)
-      t.equal(sha(await readFile(join(mnt, base, 'g.bin'))), sha(g), 'g.bin through a fresh FUSE mount')
-      await vol.rm(`/${top}`, { recursive: true, force: true })
     })
   }
 }
