@@ -16,29 +16,31 @@
 // Data is written once through the FUSE mount under /gts-bench-read/ and kept for later runs
 // (BENCH_READ_CLEANUP=1 removes it at the end). Bounded: ROUNDS rounds of each, fixed file counts.
 //
-// BENCH_READ_TLS=1 runs the same on the TLS volume voltls (`cluster.sh tls-up` first; management
-// TLS as the cluster has it): our client with the cluster's client certificate, FUSE with its own
-// (docs/volume.md "TLS"); the table goes to a "TLS volume" section at the end of read.md.
-//
 //   pnpm bench:read                        # ROUNDS=3
 //   BENCH_READ_ROUNDS=1 BENCH_READ_SWEEP=0 pnpm bench:read
-//   BENCH_READ_TLS=1 pnpm bench:read
-import { existsSync, statSync, readdirSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs'
+//   BENCH_READ_VOLUME=shard4m pnpm bench:read   # another volume of the cluster (results/read-shard4m.md)
+//   BENCH_READ_TLS=1 pnpm bench:read             # the TLS volume voltls (cluster.sh tls-up first; results/read-voltls.md)
+//   BENCH_BASELINE=/tmp/base/packages pnpm bench:read
+//       also runs our rows on another source tree (`git archive <commit> packages/rpc/src
+//       packages/volume/src | tar -x -C /tmp/base`), interleaved in the same rounds, and prints
+//       the ratio of the two: a regression check that does not depend on the box's load
+import { existsSync, statSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, open } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
-import { join, dirname, relative } from 'node:path'
-import { tmpdir } from 'node:os'
-import { fileURLToPath } from 'node:url'
+import { join, dirname } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { writeFileSync } from 'node:fs'
-import ts from 'typescript'
 import { Volume } from '@gluster-ts/volume'
 import type { RealCluster } from '../test-cluster/real/index.js'
 import { realClusterOrExit, run } from './lib/shell.js'
+import { compileLibrary } from './lib/compile.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_READ_ROUNDS ?? 3)))
+/** BENCH_READ_TLS=1: the TLS volume (`cluster.sh tls-up` first), our client with the cluster's client certificate */
 const TLS = process.env.BENCH_READ_TLS === '1'
 const SWEEP = process.env.BENCH_READ_SWEEP !== undefined ? process.env.BENCH_READ_SWEEP !== '0' : !TLS
+const BASELINE = process.env.BENCH_BASELINE
 const BIG = 1 << 30
 const SMALL_N = 1000
 const SMALL_SIZE = 4096
@@ -52,9 +54,10 @@ if (TLS && (tlsInfo === undefined || tlsInfo === null)) {
   console.error('bench/read: BENCH_READ_TLS=1 needs the TLS volume: test-cluster/real/cluster.sh tls-up')
   process.exit(1)
 }
-/** the volume read, and how our client connects to it */
-const VOL = TLS ? tlsInfo!.volume : 'vol1'
+const VOLUME = process.env.BENCH_READ_VOLUME ?? (TLS ? tlsInfo!.volume : 'vol1')
+/** how our client connects to VOLUME */
 const volOpts = TLS ? { tls: { dir: `${tlsInfo!.dir}/client`, management: tlsInfo!.mgmt } } : {}
+const RESULTS = process.env.BENCH_READ_RESULTS ?? `read${VOLUME === 'vol1' ? '' : `-${VOLUME}`}${BASELINE !== undefined ? '-ab' : ''}.md`
 
 function sh (cmd: string, args: string[], timeoutMs = 120_000): Promise<{ stdout: string, stderr: string }> {
   return run(cmd, args, timeoutMs)
@@ -96,33 +99,8 @@ async function ensureData (mnt: string): Promise<void> {
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..')
 let jsDir: string | undefined
-
-/** Compile packages/{rpc,volume}/src to JS in a temp dir (no type check, no bundling); returns the dir. */
-function compileLibrary (): string {
-  const out = mkdtempSync(join(tmpdir(), 'gts-bench-read-'))
-  for (const pkg of ['rpc', 'volume']) {
-    const src = join(repo, 'packages', pkg, 'src')
-    const walk = (dir: string): void => {
-      for (const e of readdirSync(dir, { withFileTypes: true })) {
-        const f = join(dir, e.name)
-        if (e.isDirectory()) { walk(f); continue }
-        if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) continue
-        const dest = join(out, pkg, relative(src, f)).replace(/\.ts$/, '.js')
-        mkdirSync(dirname(dest), { recursive: true })
-        // '@gluster-ts/rpc' → the compiled rpc, relative to this file
-        let rpcIndex = relative(dirname(dest), join(out, 'rpc', 'index.js'))
-        if (!rpcIndex.startsWith('.')) rpcIndex = `./${rpcIndex}`
-        const code = readFileSync(f, 'utf8').replaceAll("'@gluster-ts/rpc'", `'${rpcIndex}'`)
-        const js = ts.transpileModule(code, { fileName: f, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText
-        writeFileSync(dest, js)
-      }
-    }
-    walk(src)
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n')
-  writeFileSync(join(out, 'stream.js'), STREAM_CHILD)
-  return out
-}
+/** BENCH_BASELINE's packages compiled (the same rows run on both trees, in the same rounds) */
+let baseDir: string | undefined
 
 /** The child: connect, stream the file into a null sink, print { mbs, startMiB, peakMiB, bytes }. */
 const STREAM_CHILD = `
@@ -156,10 +134,11 @@ async function ddFuse (file: string): Promise<number> {
   return BIG / MB / ((performance.now() - t0) / 1000)
 }
 
-async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream'): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
-  jsDir ??= compileLibrary()
-  const arg = JSON.stringify({ servers, volume: VOL, path: `/${DIR}/1g.bin`, opts: { ...volOpts, ...opts }, mode })
-  const { stdout } = await sh(process.execPath, [join(jsDir, 'stream.js'), arg], 600_000)
+async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream', baseline = false): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
+  jsDir ??= compileLibrary(join(repo, 'packages'), { 'stream.js': STREAM_CHILD })
+  if (baseline) baseDir ??= compileLibrary(BASELINE!, { 'stream.js': STREAM_CHILD })
+  const arg = JSON.stringify({ servers, volume: VOLUME, path: `/${DIR}/1g.bin`, opts: { ...volOpts, ...opts }, mode })
+  const { stdout } = await sh(process.execPath, [join(baseline ? baseDir! : jsDir, 'stream.js'), arg], 600_000)
   const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mbs: number, startMiB: number, peakMiB: number, bytes: number }
   if (r.bytes !== BIG) throw new Error(`stream gave ${r.bytes} bytes, want ${BIG}`)
   return r
@@ -167,8 +146,8 @@ async function oursStream (opts: { readChunkBytes?: number, readWindow?: number 
 
 const names = Array.from({ length: SMALL_N }, (_, i) => `f${String(i).padStart(4, '0')}`)
 
-async function oursSmall (): Promise<number> {
-  const vol = await Volume.connect({ servers, volume: VOL, ...volOpts })
+async function oursSmall (V: typeof Volume = Volume): Promise<number> {
+  const vol = await V.connect({ servers, volume: VOLUME, ...volOpts })
   try {
     const t0 = performance.now()
     let bytes = 0
@@ -182,8 +161,8 @@ async function oursSmall (): Promise<number> {
 }
 
 async function fuseSmall (mnt: string): Promise<number> {
-  await cluster.umount(VOL)
-  mnt = await cluster.mount(VOL)
+  await cluster.umount(VOLUME)
+  mnt = await cluster.mount(VOLUME)
   const t0 = performance.now()
   let bytes = 0
   for (const n of names) bytes += (await readFile(join(mnt, DIR, 'small', n))).length
@@ -193,10 +172,15 @@ async function fuseSmall (mnt: string): Promise<number> {
 }
 
 async function main (): Promise<void> {
-  const m = printMachine(`bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS, ${VOL} replica 3${TLS ? ' (TLS)' : ''}`)
+  const v = cluster.volume(VOLUME)
+  const what = `${VOLUME} (${v.type} ${v.distribute > 1 ? `${v.distribute} x ` : ''}${v.disperse !== undefined ? `${v.disperse - (v.redundancy ?? 0)}+${v.redundancy ?? 0}` : v.replica}${VOLUME.startsWith('shard') || VOLUME === 'virt' ? ', sharded' : ''})`
+  const m = printMachine(`bench/read: Volume (gluster-ts) vs the FUSE client, real GlusterFS 10, ${what}`)
   const gv = (await sh('glusterfs', ['--version'])).stdout.split('\n')[0] ?? ''
-  console.log(`${gv} | rounds ${ROUNDS}`)
-  let mnt = await cluster.mount(VOL)
+  console.log(`${gv} | rounds ${ROUNDS}${BASELINE !== undefined ? ` | baseline tree ${BASELINE}` : ''}`)
+  const BaseVolume = BASELINE !== undefined
+    ? (await import(pathToFileURL(join(baseDir ??= compileLibrary(BASELINE, { 'stream.js': STREAM_CHILD }), 'volume', 'index.js')).href) as { Volume: typeof Volume }).Volume
+    : undefined
+  let mnt = await cluster.mount(VOLUME)
   await ensureData(mnt)
   const big = join(mnt, DIR, '1g.bin')
   // a quick sanity read of the same bytes through both paths
@@ -205,36 +189,44 @@ async function main (): Promise<void> {
     const want = Buffer.alloc(65536)
     await fh.read(want, 0, want.length, 123_456_789)
     await fh.close()
-    const vol = await Volume.connect({ servers, volume: VOL, ...volOpts })
+    const vol = await Volume.connect({ servers, volume: VOLUME, ...volOpts })
     const parts: Buffer[] = []
     for await (const c of vol.createReadStream(`/${DIR}/1g.bin`, { start: 123_456_789, end: 123_456_789 + 65535 })) parts.push(c as Buffer)
     await vol.close()
     if (!Buffer.concat(parts).equals(want)) throw new Error('our bytes differ from the FUSE mount\'s')
   }
 
-  // (a) 1 GiB
+  // (a) 1 GiB; with BENCH_BASELINE the baseline tree's stream and pipeTo run in the same rounds
+  type Run = { mbs: number, startMiB: number, peakMiB: number }
   const dd: number[] = []
-  const ours: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
-  const piped: Array<{ mbs: number, startMiB: number, peakMiB: number }> = []
+  const ours: Run[] = []
+  const piped: Run[] = []
+  const baseOurs: Run[] = []
+  const basePiped: Run[] = []
   for (let r = 0; r < ROUNDS; r++) {
-    await cold(VOL)
+    await cold(VOLUME)
     dd.push(await ddFuse(big))
-    await cold(VOL)
-    ours.push(await oursStream()) // the defaults: 1 MiB READs, 4 in flight
-    await cold(VOL)
-    piped.push(await oursStream({}, 'pipe'))
+    // with a baseline, the two trees alternate which goes first
+    const trees = BASELINE === undefined ? [false] : r % 2 === 0 ? [false, true] : [true, false]
+    for (const b of trees) {
+      await cold(VOLUME)
+      ;(b ? baseOurs : ours).push(await oursStream({}, 'stream', b)) // the defaults: 1 MiB READs, 4 in flight
+      await cold(VOLUME)
+      ;(b ? basePiped : piped).push(await oursStream({}, 'pipe', b))
+    }
     const o = ours.at(-1)!
     const p = piped.at(-1)!
-    console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, createReadStream ${fmtNum(o.mbs)} MB/s (RSS ${o.startMiB.toFixed(0)} → peak ${o.peakMiB.toFixed(0)} MiB), pipeTo ${fmtNum(p.mbs)} MB/s (RSS ${p.startMiB.toFixed(0)} → peak ${p.peakMiB.toFixed(0)} MiB)`)
+    const base = BASELINE !== undefined ? `; baseline tree: createReadStream ${fmtNum(baseOurs.at(-1)!.mbs)}, pipeTo ${fmtNum(basePiped.at(-1)!.mbs)} MB/s` : ''
+    console.log(`round ${r + 1}: dd FUSE ${fmtNum(dd.at(-1)!)} MB/s, createReadStream ${fmtNum(o.mbs)} MB/s (RSS ${o.startMiB.toFixed(0)} → peak ${o.peakMiB.toFixed(0)} MiB), pipeTo ${fmtNum(p.mbs)} MB/s (RSS ${p.startMiB.toFixed(0)} → peak ${p.peakMiB.toFixed(0)} MiB)${base} (load ${loadavg()})`)
   }
-  mnt = cluster.info.mounts[VOL] ?? mnt
+  mnt = cluster.info.mounts[VOLUME] ?? mnt
   const sweep: Array<{ chunk: number, window: number, mbs: number, runs: number[], peakMiB: number }> = []
   if (SWEEP) {
     for (const [chunk, window] of [[131072, 4], [131072, 8], [262144, 8], [524288, 4]] as const) {
       const xs: number[] = []
       let peak = 0
       for (let r = 0; r < Math.min(ROUNDS, 2); r++) {
-        await cold(VOL)
+        await cold(VOLUME)
         const o = await oursStream({ readChunkBytes: chunk, readWindow: window })
         xs.push(o.mbs)
         peak = Math.max(peak, o.peakMiB)
@@ -247,10 +239,13 @@ async function main (): Promise<void> {
   // (b) 1000 × 4 KiB
   const smallOurs: number[] = []
   const smallFuse: number[] = []
+  const smallBase: number[] = []
   for (let r = 0; r < ROUNDS; r++) {
     smallFuse.push(await fuseSmall(mnt))
+    if (BaseVolume !== undefined && r % 2 === 1) smallBase.push(await oursSmall(BaseVolume))
     smallOurs.push(await oursSmall())
-    console.log(`round ${r + 1}: 1000 × 4 KiB: FUSE ${smallFuse.at(-1)!.toFixed(3)} ms/file, ours ${smallOurs.at(-1)!.toFixed(3)} ms/file`)
+    if (BaseVolume !== undefined && r % 2 === 0) smallBase.push(await oursSmall(BaseVolume))
+    console.log(`round ${r + 1}: 1000 × 4 KiB: FUSE ${smallFuse.at(-1)!.toFixed(3)} ms/file, ours ${smallOurs.at(-1)!.toFixed(3)} ms/file${BaseVolume !== undefined ? `, baseline tree ${smallBase.at(-1)!.toFixed(3)} ms/file` : ''}`)
   }
 
   const ddM = median(dd)
@@ -270,6 +265,17 @@ async function main (): Promise<void> {
     { name: '1000 × 4 KiB: fs.readFile on FUSE, fresh mount (baseline)', result: `${sF.toFixed(3)} ms/file`, runs: smallFuse.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(1), 'peak RSS': '' },
     { name: '1000 × 4 KiB: Volume.readFile, fresh Volume', result: `${sO.toFixed(3)} ms/file`, runs: smallOurs.map(x => x.toFixed(3)).join(', '), '× vs baseline': fmtRatio(sF / sO), 'peak RSS': '' },
   ]
+  if (BASELINE !== undefined) {
+    // this tree against the baseline tree: × = this one's speed over the baseline's
+    const bO = median(baseOurs.map(o => o.mbs))
+    const bP = median(basePiped.map(o => o.mbs))
+    const bS = median(smallBase)
+    rows.push(
+      { name: '1 GiB: createReadStream, baseline tree', result: `${fmtNum(bO)} MB/s`, runs: baseOurs.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': `this tree ${fmtRatio(oursM / bO)}`, 'peak RSS': `${Math.max(...baseOurs.map(o => o.peakMiB)).toFixed(0)} MiB` },
+      { name: '1 GiB: pipeTo, baseline tree', result: `${fmtNum(bP)} MB/s`, runs: basePiped.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': `this tree ${fmtRatio(pipedM / bP)}`, 'peak RSS': `${Math.max(...basePiped.map(o => o.peakMiB)).toFixed(0)} MiB` },
+      { name: '1000 × 4 KiB: Volume.readFile, baseline tree', result: `${bS.toFixed(3)} ms/file`, runs: smallBase.map(x => x.toFixed(3)).join(', '), '× vs baseline': `this tree ${fmtRatio(bS / sO)}`, 'peak RSS': '' },
+    )
+  }
   console.log('')
   console.log(`cold cache: ${coldHow}. Medians of ${ROUNDS} rounds; × = ours / FUSE in speed (higher is better). Our child process's RSS once connected: ${startRss.toFixed(0)} MiB`)
   const cols = ['name', 'result', 'runs', '× vs baseline', 'peak RSS']
@@ -281,22 +287,10 @@ async function main (): Promise<void> {
     console.log = (...a: unknown[]) => { lines.push(a.join(' ')) }
     printTable(cols, rows)
     console.log = log
-    const head = TLS
-      ? [
-          '## TLS volume',
-          '',
-          `\`BENCH_READ_TLS=1 pnpm bench:read\`, ${m.date}, commit ${m.commit}: volume ${VOL} (client.ssl, server.ssl), management TLS ${tlsInfo!.mgmt ? 'on' : 'off'}.`,
-          `node ${m.node} | ${m.cpu} | ${m.cores} cores | ${m.os} | load average ${m.load} at start | ${gv}`,
-          '',
-          `Both sides decrypt every byte: the FUSE client with OpenSSL in its socket threads, ours with node:tls. Cold cache: ${coldHow}. Medians of ${ROUNDS} rounds.`,
-        ]
-      : undefined
-    const md = head !== undefined
-      ? [...head, '', ...lines, '', `Load average at the end: ${loadavg()}.`, ''].join('\n')
-      : [
-      '# bench/read: Volume vs the FUSE client on the real cluster',
+    const md = [
+      `# bench/read: Volume vs the FUSE client on the real cluster, ${what}`,
       '',
-      `\`pnpm bench:read\`, ${m.date}, commit ${m.commit}.`,
+      `\`${VOLUME !== 'vol1' ? `BENCH_READ_VOLUME=${VOLUME} ` : ''}${BASELINE !== undefined ? 'BENCH_BASELINE=… ' : ''}pnpm bench:read\`, ${m.date}, commit ${m.commit}.`,
       `node ${m.node} | ${m.cpu} | ${m.cores} cores | ${m.os} | load average ${m.load} at start | ${gv}`,
       '',
       'Everything (3 glusterd, 9 bricks, the FUSE client and this process) shares the same machine, so',
@@ -312,16 +306,11 @@ async function main (): Promise<void> {
       `Load average at the end: ${loadavg()}.`,
       '',
     ].join('\n')
-    // read.md: the plaintext run's table, then the TLS run's section; each run replaces its own part
-    const file = new URL('./results/read.md', import.meta.url)
-    const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
-    const at = old.indexOf('\n## TLS volume\n')
-    const plainPart = at < 0 ? old : old.slice(0, at)
-    const tlsPart = at < 0 ? '' : old.slice(at + 1)
-    writeFileSync(file, head !== undefined ? `${plainPart.trimEnd()}\n\n${md}` : `${md}${tlsPart !== '' ? `\n${tlsPart}` : ''}`)
-    console.log('\nwrote bench/results/read.md')
+    writeFileSync(new URL(`./results/${RESULTS}`, import.meta.url), md)
+    console.log(`\nwrote bench/results/${RESULTS}`)
   }
   if (jsDir !== undefined) await rm(jsDir, { recursive: true, force: true })
+  if (baseDir !== undefined) await rm(baseDir, { recursive: true, force: true })
   if (process.env.BENCH_READ_CLEANUP === '1') await rm(join(mnt, DIR), { recursive: true, force: true })
 }
 

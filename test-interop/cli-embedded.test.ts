@@ -42,9 +42,9 @@ t.test('serve --demo: an embedded cluster with sample files behind the gateway, 
 
 const fuse = fuseSkipReason()
 
-/** `gluster-ts cluster --port 0 --replica 3 ARGS…`, stopped in t's teardown; resolves once it printed `ready`. */
-async function cliCluster (t: Test, args: string[]): Promise<ReturnType<typeof gtsSpawn>> {
-  const c = gtsSpawn(['cluster', '--port', '0', '--replica', '3', ...args])
+/** `gluster-ts cluster ARGS` until it prints `ready`; stopped (SIGTERM) at the end of the test if still running. */
+async function startCli (t: Test, args: string[]): Promise<ReturnType<typeof gtsSpawn>> {
+  const c = gtsSpawn(args)
   t.teardown(async () => {
     if (c.proc.exitCode === null) {
       c.proc.kill('SIGTERM')
@@ -54,6 +54,10 @@ async function cliCluster (t: Test, args: string[]): Promise<ReturnType<typeof g
   await until('cluster ready', 60_000, () => /^ready$/m.test(c.stdout()) || c.proc.exitCode !== null)
   return c
 }
+
+/** `gluster-ts cluster --port 0 --replica 3 ARGS…` (startCli) */
+const cliCluster = (t: Test, args: string[]): Promise<ReturnType<typeof gtsSpawn>> => startCli(t, ['cluster', '--port', '0', '--replica', '3', ...args])
+
 t.test('every command against `gluster-ts cluster`, the FUSE mount as the oracle', { skip: missing ?? fuse }, async t => {
   const dir = await mkdtemp(join(tmpdir(), 'gts-cli-emb-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
@@ -156,4 +160,21 @@ t.test('cluster --tls: the CLI serves TLS with management TLS and auth.ssl-allow
   t.match(plain.stderr, /EGLUSTER_TLS/)
   c.proc.kill('SIGINT')
   t.equal(await c.exited, 0)
+})
+
+t.test('`gluster-ts cluster --disperse 3 --redundancy 1`: a dispersed volume, written and read through the CLI', { skip: missing }, async t => {
+  const dir = await mkdtemp(join(tmpdir(), 'gts-cli-ec-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const c = await startCli(t, ['cluster', '--disperse', '3', '--redundancy', '1', '--dir', join(dir, 'cluster'), '--port', '0', '--volume', 'ec'])
+  const url = /^url (gluster:\/\/\S+)\/$/m.exec(c.stdout())?.[1]
+  t.ok(url !== undefined, c.stdout() + c.stderr())
+  t.equal([...c.stdout().matchAll(/^brick \d+ /gm)].length, 3, 'three bricks')
+  const data = randomBytes(100_000)
+  t.equal((await gts(['put', `${url!}/a.bin`], { input: data })).code, 0)
+  const cat = await gts(['cat', `${url!}/a.bin`])
+  t.equal(sha(cat.stdout), sha(data), 'cat returns what put wrote')
+  // 2 data bricks: a stripe is 1024 bytes, each brick holds ⌈100000/1024⌉·512 bytes of fragments
+  for (let i = 0; i < 3; i++) t.equal((await lstat(join(dir, 'cluster', 'bricks', 'ec', `b${i}`, 'a.bin'))).size, 98 * 512, `brick ${i}: a fragment, not a copy`)
+  c.proc.kill('SIGINT')
+  t.equal(await c.exited, 0, 'stops cleanly on Ctrl-C')
 })

@@ -5,6 +5,8 @@ import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import os from 'node:os'
+import type { Test } from 'tap'
 import type { VolumeConfig } from '@gluster-ts/server'
 
 const exec = promisify(execFile)
@@ -139,4 +141,22 @@ export function pickTree (): string {
     if (es !== undefined) return path.join(pnpm, es)
   }
   return path.resolve('packages')
+}
+
+/**
+ * Start the CLI with `args` in a temp dir, mount its volume, run `fn`; unmount, stop and remove
+ * everything at the test's end (GTS_KEEP=1 keeps the dir).
+ */
+export async function withVolume (t: Test, args: string[], fn: (c: ChildCluster, mnt: string) => Promise<void>, prefix = 'gts-voltype-'): Promise<void> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  const mnt = path.join(base, 'mnt')
+  fs.mkdirSync(mnt)
+  const c = await startChildCluster(path.join(base, 'cluster'), args)
+  t.teardown(async () => {
+    await umount(mnt).catch(() => {})
+    await c.close()
+    if (process.env.GTS_KEEP === undefined) fs.rmSync(base, { recursive: true, force: true })
+  })
+  await mount(c, mnt, path.join(base, 'fuse.log'))
+  await fn(c, mnt)
 }

@@ -1,31 +1,17 @@
-// The real FUSE client on our distributed-replicate (2 x 3) and arbiter (replica 3 arbiter 1)
-// volumes: a small read/write smoke test each, and where the files landed on the bricks.
+// The real FUSE client on our distributed-replicate (2 x 3), arbiter (replica 3 arbiter 1) and
+// dispersed (2+1, 4+2) volumes: a small read/write smoke test each, and where the files landed
+// on the bricks (for disperse: fragment files of ⌈size/S⌉·512 bytes, which our own client
+// decodes to the same bytes).
 import t from 'tap'
 import type { Test } from 'tap'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { fuseSkipReason, sh, mount, umount, startChildCluster } from './server-fuse-helpers.js'
-import type { ChildCluster } from './server-fuse-helpers.js'
+import { fuseSkipReason, sh, withVolume } from './server-fuse-helpers.js'
 
 t.setTimeout(300_000)
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-
-async function withVolume (t: Test, args: string[], fn: (c: ChildCluster, mnt: string) => Promise<void>): Promise<void> {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'gts-voltype-'))
-  const mnt = path.join(base, 'mnt')
-  fs.mkdirSync(mnt)
-  const c = await startChildCluster(path.join(base, 'cluster'), args)
-  t.teardown(async () => {
-    await umount(mnt).catch(() => {})
-    await c.close()
-    if (process.env.GTS_KEEP === undefined) fs.rmSync(base, { recursive: true, force: true })
-  })
-  await mount(c, mnt, path.join(base, 'fuse.log'))
-  await fn(c, mnt)
-}
 
 /** Write N files of varying sizes, read them back after dropping caches. */
 async function smoke (t: Test, mnt: string, n: number): Promise<Map<string, Buffer>> {
@@ -84,3 +70,27 @@ t.test('replica 3 arbiter 1', { skip: reason ?? false }, async t => {
     t.same(fs.readdirSync(mnt), [])
   })
 })
+
+for (const [n, r] of [[3, 1], [6, 2]] as const) {
+  t.test(`disperse ${n} redundancy ${r}`, { skip: reason ?? false }, async t => {
+    await withVolume(t, ['--disperse', String(n), '--redundancy', String(r), '--volume', `ec${n}`], async (c, mnt) => {
+      t.equal(c.volume.bricks.length, n)
+      const files = await smoke(t, mnt, 12)
+      const S = 512 * (n - r)
+      for (const [name, data] of files) {
+        const sizes = c.volume.bricks.map(b => fs.statSync(path.join(b.path, name)).size)
+        t.same(sizes, sizes.map(() => Math.ceil(data.length / S) * 512), `${name}: a fragment of ⌈${data.length}/${S}⌉·512 bytes on every brick`)
+      }
+      const { Volume } = await import('@gluster-ts/volume')
+      const vol = await Volume.connect({ servers: `${c.host}:${c.port}`, volume: c.volume.name })
+      t.teardown(() => vol.close())
+      let same = 0
+      for (const [name, data] of files) if (sha(await vol.readFile(`/${name}`) as Buffer) === sha(data)) same++
+      t.equal(same, files.size, 'our client decodes what the FUSE client encoded')
+      await vol.writeFile('/d/ours.bin', Buffer.alloc(100_000, 7))
+      await fs.promises.writeFile('/proc/sys/vm/drop_caches', '3').catch(() => {})
+      t.ok(fs.readFileSync(path.join(mnt, 'd/ours.bin')).equals(Buffer.alloc(100_000, 7)), 'and the FUSE client reads what ours wrote')
+      await sh('rm', ['-rf', path.join(mnt, 'd')])
+    })
+  })
+}

@@ -6,6 +6,8 @@
 # Volumes (brick order = client-N order in the volfile = "brick N" in the commands below, 1-based):
 #     vol1  replicate 3            bricks 1..3 = n1, n2, n3 ($ROOT/nN/bricks/vol1)
 #     vol2  distributed-replicate  bricks 1..3 = n1..n3 vol2a (replicate-0), 4..6 = n1..n3 vol2b (replicate-1)
+#     shard4m, virt: sharded volumes (see "sharded volumes" below)
+#     disp21, disp42: dispersed volumes (see "dispersed volumes" below)
 # Brick ports are random within 49152-49251 (glusterd.vol base-port/max-port).
 #
 # State lives under $GTS_REAL_ROOT (default /tmp/gluster-ts-real); `up` writes $ROOT/cluster.json.
@@ -71,6 +73,30 @@ done
 VOLS=(vol1 vol2)
 declare -A LAYOUT=([vol1]="1:vol1 2:vol1 3:vol1" [vol2]="1:vol2a 2:vol2a 3:vol2a 1:vol2b 2:vol2b 3:vol2b")
 declare -A VTYPE=([vol1]=replicate [vol2]=distributed-replicate)
+# `gluster volume set` arguments per volume, ';'-separated (applied after create, before start)
+declare -A VSET=()
+# ---- sharded volumes (issue 15: features/shard) ------------------------------------------------------
+#     shard4m  distributed-replicate 2 x 3, features.shard on with 4 MB blocks
+#     virt     replicate 3 with `group virt` (what oVirt/Proxmox set: shard on, default 64 MB blocks)
+VOLS+=(shard4m virt)
+LAYOUT[shard4m]="1:shard4ma 2:shard4ma 3:shard4ma 1:shard4mb 2:shard4mb 3:shard4mb"
+VTYPE[shard4m]=distributed-replicate
+VSET[shard4m]="features.shard on; features.shard-block-size 4MB"
+LAYOUT[virt]="1:virt 2:virt 3:virt"
+VTYPE[virt]=replicate
+VSET[virt]="group virt"
+# ---- end of sharded volumes ----------------------------------------------------------------------------
+# ---- dispersed volumes (issue 16: cluster/disperse) ----------------------------------------------------
+#     disp21  disperse 3 redundancy 1 (2+1), one brick per node
+#     disp42  disperse 6 redundancy 2 (4+2), two bricks per node (n1 n2 n3 n1 n2 n3: any one node down
+#             takes two bricks, which redundancy 2 survives)
+VOLS+=(disp21 disp42)
+LAYOUT[disp21]="1:disp21 2:disp21 3:disp21"
+VTYPE[disp21]=disperse
+LAYOUT[disp42]="1:disp42a 2:disp42a 3:disp42a 1:disp42b 2:disp42b 3:disp42b"
+VTYPE[disp42]=disperse
+declare -A REDUNDANCY=([disp21]=1 [disp42]=2)
+# ---- end of dispersed volumes --------------------------------------------------------------------------
 declare -A NBRICKS=()
 for v in "${VOLS[@]}"; do read -ra b <<<"${LAYOUT[$v]}"; NBRICKS[$v]=${#b[@]}; done
 
@@ -250,10 +276,14 @@ spawn_glusterd() {
   ns_exists "${NS[n]}" || die "namespace ${NS[n]} does not exist (run up)"
   if glusterd_pid "$n" >/dev/null; then log "glusterd n$n already running"; return 0; fi
   mkdir -p "$d"/{lib,run,log,bricks}
+  # option groups (`volume set VOL group virt`): glusterd reads them from its own
+  # /var/lib/glusterd/groups, which in the node is $d/lib/groups
+  if [[ -d /var/lib/glusterd/groups && ! -d $d/lib/groups ]]; then cp -r /var/lib/glusterd/groups "$d/lib/"; fi
   write_glusterd_vol "$n"
   rm -f "$d/run/glusterd.socket" "$d/run/glusterd.pid"
   # glusterd daemonizes (stdio on /dev/null); its pid file is how we track it
-  in_node 90 "$n" glusterd -f "$d/glusterd.vol" -p "$d/run/glusterd.pid" -l "$d/log/glusterd.log" -L INFO
+  # its parent waits for gsyncd setup, which took 33 s on a box with load average 30: bounded, generously
+  in_node 120 "$n" glusterd -f "$d/glusterd.vol" -p "$d/run/glusterd.pid" -l "$d/log/glusterd.log" -L INFO
 }
 await_glusterd() {
   wait_for 90 "glusterd n$1 to answer" gl "$1" pool list
@@ -288,10 +318,19 @@ create_volume() {
     brick "$v" "$i"
     args+=("$B_HOST:$B_PATH")
   done
-  # force: the bricks are on the root filesystem
-  gl 1 volume create "$v" replica 3 "${args[@]}" force >/dev/null
+  # force: the bricks are on the root filesystem (and disp42 puts two bricks of one set on a node)
+  if [[ ${VTYPE[$v]} == disperse ]]; then
+    gl 1 volume create "$v" disperse "${NBRICKS[$v]}" redundancy "${REDUNDANCY[$v]}" "${args[@]}" force >/dev/null
+  else
+    gl 1 volume create "$v" replica 3 "${args[@]}" force >/dev/null
+  fi
   # already the default on 10.x; explicit so it also holds where it is not (unprivileged client ports)
   gl 1 volume set "$v" server.allow-insecure on >/dev/null
+  local opt kv
+  while IFS= read -r -d ';' opt || [[ -n $opt ]]; do
+    read -ra kv <<<"$opt"
+    ((${#kv[@]} == 0)) || gl 1 volume set "$v" "${kv[@]}" >/dev/null
+  done <<<"${VSET[$v]:-}"
   gl 1 volume start "$v" >/dev/null
 }
 
@@ -327,8 +366,13 @@ write_cluster_json() {
     printf '\n  ],\n  "volumes": {\n'
     sep=''
     for v in $(all_vols); do
-      printf '%s    "%s": {\n      "type": "%s", "replica": 3, "distribute": %d,\n      "bricks": [\n' \
-        "$sep" "$v" "${VTYPE[$v]}" $((NBRICKS[$v] / 3))
+      if [[ ${VTYPE[$v]} == disperse ]]; then
+        printf '%s    "%s": {\n      "type": "%s", "disperse": %d, "redundancy": %d, "distribute": 1,\n      "bricks": [\n' \
+          "$sep" "$v" "${VTYPE[$v]}" "${NBRICKS[$v]}" "${REDUNDANCY[$v]}"
+      else
+        printf '%s    "%s": {\n      "type": "%s", "replica": 3, "distribute": %d,\n      "bricks": [\n' \
+          "$sep" "$v" "${VTYPE[$v]}" $((NBRICKS[$v] / 3))
+      fi
       bsep=''
       for ((i = 1; i <= NBRICKS[$v]; i++)); do
         brick "$v" "$i"

@@ -20,7 +20,7 @@ export function defaultRoot (id = process.env.GTS_REAL_ID ?? '0'): string {
 /** The cluster.sh next to this module (not the one named in cluster.json: they are the same file). */
 export const CLUSTER_SH = fileURLToPath(new URL('./cluster.sh', import.meta.url))
 
-export type VolumeType = 'replicate' | 'distributed-replicate'
+export type VolumeType = 'replicate' | 'distributed-replicate' | 'disperse'
 
 export interface RealNode {
   n: number
@@ -57,7 +57,11 @@ export interface RealClientVolfile {
 
 export interface RealVolume {
   type: VolumeType
-  replica: number
+  /** replicate volumes: 3 */
+  replica?: number
+  /** disperse volumes: bricks per set (n) and redundancy (r); k = n − r */
+  disperse?: number
+  redundancy?: number
   distribute: number
   bricks: RealBrick[]
   clientVolfiles: RealClientVolfile[]

@@ -211,12 +211,15 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
 
   def('cluster', 'run an embedded GlusterFS cluster (glusterd + bricks in TypeScript) over a directory', y => y
     .option('dir', { type: 'string', demandOption: true, describe: 'where bricks and cluster.json live' })
-    .option('replica', { type: 'number', default: 3, describe: 'copies of each file' })
-    .option('distribute', { type: 'number', default: 1, describe: 'replica sets' })
+    .option('replica', { type: 'number', describe: 'copies of each file (default 3; 1 with --disperse)' })
+    .option('disperse', { type: 'number', describe: 'a dispersed (erasure-coded) volume: bricks per set' })
+    .option('redundancy', { type: 'number', describe: 'with --disperse: bricks of each set that may be lost (default 1)' })
+    .option('distribute', { type: 'number', default: 1, describe: 'replica or disperse sets' })
     .option('arbiter', { type: 'number', describe: '1: the third brick of each set is an arbiter' })
     .option('port', { type: 'number', default: 24007, describe: 'glusterd port (0: any)' })
     .option('volume', { type: 'string', default: 'vol1', describe: 'volume name' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on and to put in volfiles' })
+    .option('shard-block-size', { type: 'string', describe: 'shard files in blocks of this size (features.shard on): 4MB, 64MB …, or default (64MB)' })
     .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' })
     .option('auth-allow', { type: 'string', describe: 'addresses allowed (default 127.0.0.1,::1; * = any)' })
     .option('auth-reject', { type: 'string', describe: 'addresses refused, even with credentials' })
@@ -224,11 +227,14 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('tls', { type: 'boolean', default: false, describe: 'serve TLS (client.ssl, server.ssl on) with the certificates of --tls-dir/--tls-cert/--tls-key/--tls-ca; --tls-mgmt on: glusterd too' })
     .option('ssl-allow', { type: 'string', describe: 'with --tls: client certificate CNs the bricks accept (auth.ssl-allow; globs)' }),
   [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/'],
+    ['$0 cluster --disperse 3 --redundancy 1 --dir /tmp/ec --port 24100', 'a dispersed volume: 2 data bricks and 1 redundancy brick'],
     ['$0 cluster --dir /tmp/demo --port 24100 --tls --tls-dir /etc/ssl/gts --ssl-allow client1', 'TLS: DIR holds glusterfs.pem, .key, .ca']],
   async (s, a) => (await serving()).cluster(s, {
-    dir: String(a.dir), replica: num(a.replica, '--replica'), distribute: num(a.distribute, '--distribute'),
+    dir: String(a.dir), replica: a.replica !== undefined ? num(a.replica, '--replica') : undefined, distribute: num(a.distribute, '--distribute'),
+    disperse: a.disperse !== undefined ? num(a.disperse, '--disperse') : undefined, redundancy: a.redundancy !== undefined ? num(a.redundancy, '--redundancy') : undefined,
     arbiter: a.arbiter !== undefined ? num(a.arbiter, '--arbiter') : undefined, port: num(a.port, '--port'),
     volume: String(a.volume), host: String(a.host), brickProcesses: a['brick-processes'] === true,
+    shardBlockSize: a['shard-block-size'] !== undefined ? String(a['shard-block-size']) : undefined,
     authAllow: a['auth-allow'] !== undefined ? String(a['auth-allow']) : undefined,
     authReject: a['auth-reject'] !== undefined ? String(a['auth-reject']) : undefined,
     allowInsecure: a['allow-insecure'] !== undefined ? a['allow-insecure'] === 'on' : undefined,

@@ -1,7 +1,9 @@
 // Can a mount serve reads now? From the volume's client graph and the state of each brick, with
 // the rule the volume's reads follow: each replica set needs a quorum of its bricks up (at least
-// one, and not only the arbiter), and a distributed volume needs every one of its sets.
-import type { GraphNode, Volume } from '@gluster-ts/volume'
+// one, and not only the arbiter), a dispersed set its data-brick count, and a distributed volume
+// needs every one of its sets.
+import type { Volume } from '@gluster-ts/volume'
+import type { GraphNode } from '@gluster-ts/volume/internals'
 
 /** 'ok': every brick up; 'degraded': reads work, some brick is not up; 'down': a read would fail. */
 export type HealthStatus = 'ok' | 'degraded' | 'down'
@@ -16,7 +18,10 @@ export function readable (node: GraphNode, up: (client: string) => boolean): boo
       const data = node.arbiterCount > 0 ? node.children.slice(0, -1) : node.children
       return upCount >= Math.max(1, node.quorumCount) && data.some(c => up(c.name))
     }
+    // a dispersed set decodes from any dataBricks of its fragments
+    case 'disperse': return node.children.filter(c => up(c.name)).length >= node.dataBricks
     case 'distribute': return node.children.every(c => readable(c, up))
+    case 'shard': return readable(node.child, up)
   }
 }
 

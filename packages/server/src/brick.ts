@@ -74,8 +74,12 @@ export interface ClientState {
   nextFd: bigint
 }
 
-/** What a client holds beyond its fd table: opens in flight, listings its directory fds keep. */
-export interface ClientUsage extends ListingHolder { pending: number }
+/**
+ * What a client holds beyond its fd table: opens in flight, the listings its directory fds keep,
+ * and the listings of the directories it reads through the anonymous fd (fops/fd.ts `listDir`),
+ * least recently taken first.
+ */
+export interface ClientUsage extends ListingHolder { pending: number, anonListings: Map<string, Listing> }
 
 export interface Caller { uid: number, gid: number, pid: number, groups: readonly number[], lkOwner: string }
 
@@ -225,12 +229,17 @@ export class Brick {
     const fds = [...st.fds.values()]
     st.fds.clear()
     for (const fd of fds) await this.closeFd(st, fd)
+    const u = this.#usage.get(st)
+    if (u !== undefined) {
+      for (const l of u.anonListings.values()) this.listings.release(l, u)
+      u.anonListings.clear()
+    }
   }
 
   /** What a client holds beyond its fd table: opens in flight and the listings its directory fds keep. */
   usage (cs: ClientState): ClientUsage {
     let u = this.#usage.get(cs)
-    if (u === undefined) this.#usage.set(cs, u = { pending: 0, listings: new Map(), listingBytes: 0 })
+    if (u === undefined) this.#usage.set(cs, u = { pending: 0, listings: new Map(), listingBytes: 0, anonListings: new Map() })
     return u
   }
 

@@ -1,4 +1,4 @@
-// gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]
+// gluster-ts-cluster [--replica N | --disperse N] [--redundancy R] --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]
 //                    [--auth-allow LIST] [--auth-reject LIST] [--allow-insecure on|off]
 //                    [--tls-dir DIR [--ssl-allow LIST] [--tls-mgmt]]
 // Starts glusterd and the bricks of one volume (in this process, or with --brick-processes each
@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { startCluster } from './cluster.js'
 import { parseBoolean } from './auth.js'
 
-const USAGE = 'usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--brick-processes]\n' +
+const USAGE = 'usage: gluster-ts-cluster [--replica N | --disperse N [--redundancy R]] --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]\n' +
   '                          [--auth-allow LIST] [--auth-reject LIST] [--allow-insecure on|off]\n' +
   '                          [--tls-dir DIR [--ssl-allow LIST] [--tls-mgmt]]\n' +
   '  --tls-dir DIR    serve TLS with DIR/glusterfs.pem, glusterfs.key, glusterfs.ca (client.ssl, server.ssl on)\n' +
@@ -19,13 +19,16 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
   const { values } = parseArgs({
     args: argv,
     options: {
-      replica: { type: 'string', default: '3' },
+      replica: { type: 'string' },
+      disperse: { type: 'string' },
+      redundancy: { type: 'string' },
       dir: { type: 'string' },
       port: { type: 'string', default: '24007' },
       volume: { type: 'string', default: 'vol1' },
       host: { type: 'string', default: '127.0.0.1' },
       arbiter: { type: 'string' },
       distribute: { type: 'string', default: '1' },
+      'shard-block-size': { type: 'string' },
       'brick-processes': { type: 'boolean', default: false },
       'auth-allow': { type: 'string' },
       'auth-reject': { type: 'string' },
@@ -54,13 +57,15 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
   }
   const cluster = await startCluster({
     dir: values.dir,
-    replica: Number(values.replica),
+    ...(values.replica !== undefined ? { replica: Number(values.replica) } : {}),
+    ...(values.disperse !== undefined ? { disperse: Number(values.disperse), ...(values.redundancy !== undefined ? { redundancy: Number(values.redundancy) } : {}) } : {}),
     distribute: Number(values.distribute),
     port: Number(values.port),
     volume: values.volume,
     host: values.host,
     brickProcesses: values['brick-processes'],
     ...(values.arbiter !== undefined ? { arbiter: Number(values.arbiter) } : {}),
+    ...(values['shard-block-size'] !== undefined ? { shardBlockSize: values['shard-block-size'] } : {}),
     ...(values['auth-allow'] !== undefined ? { authAllow: values['auth-allow'] } : {}),
     ...(values['auth-reject'] !== undefined ? { authReject: values['auth-reject'] } : {}),
     ...(insecure !== undefined ? { allowInsecure: insecure } : {}),

@@ -35,6 +35,17 @@ export interface StartClusterOptions {
   arbiter?: number
   /** volume name (default vol1) */
   volume?: string
+  /**
+   * features.shard on, with this block size ('4MB'; 'default': GlusterFS's 64MB), for a volume
+   * created now: clients store files as a base file and `/.shard` blocks
+   */
+  shardBlockSize?: string
+  /**
+   * A dispersed volume instead: sets of `disperse` bricks with `redundancy` parity bricks each
+   * (replica must be 1 or absent; `distribute` sets)
+   */
+  disperse?: number
+  redundancy?: number
   /** glusterd's TCP port (0 = any free port; default 0) */
   port?: number
   /** address to listen on and to write into volfiles (default 127.0.0.1) */
@@ -106,10 +117,12 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
   let volume = conf.volumes.find(v => v.name === name)
   let changed = false
   if (volume === undefined) {
-    const replica = opts.replica ?? 3
-    const count = replica * (opts.distribute ?? 1)
+    const disperse = opts.disperse === undefined ? undefined : { count: opts.disperse, redundancy: opts.redundancy ?? 1 }
+    const replica = opts.replica ?? (disperse !== undefined ? 1 : 3)
+    const count = (disperse?.count ?? replica) * (opts.distribute ?? 1)
     const bricks = Array.from({ length: count }, (_, i) => ({ host, path: path.join(dir, 'bricks', name, `b${i}`) }))
-    volume = newVolumeConfig({ name, replica, ...(opts.arbiter !== undefined ? { arbiter: opts.arbiter } : {}), bricks })
+    const shard = opts.shardBlockSize === undefined ? {} : { shard: opts.shardBlockSize === 'default' ? {} : { blockSize: opts.shardBlockSize } }
+    volume = newVolumeConfig({ name, replica, ...(opts.arbiter !== undefined ? { arbiter: opts.arbiter } : {}), bricks, ...shard, ...(disperse !== undefined ? { disperse } : {}) })
     conf.volumes.push(volume)
     changed = true
   } else if ((opts.replica !== undefined && opts.replica !== volume.replica)) {

@@ -35,6 +35,18 @@ export interface VolumeConfig {
    */
   options?: Record<string, string>
   /**
+   * features.shard on: files stored as a base file and `/.shard` blocks by the clients' shard
+   * translator. `blockSize` is features.shard-block-size as set ('4MB'); absent: GlusterFS's
+   * default (64MB), and no option line, as glusterd writes it.
+   */
+  shard?: { blockSize?: string }
+  /**
+   * cluster/disperse instead of replicate: sets of `count` bricks (`replica` is then 1), files
+   * erasure-coded by the clients with `redundancy` bricks' worth of parity (gluster-disperse.md);
+   * the bricks only store fragments, xattrs and locks.
+   */
+  disperse?: { count: number, redundancy: number }
+  /**
    * The volume's auth.login credentials, two UUIDs made once when the volume is created (as
    * `gluster volume create` does); written into the trusted client volfile only.
    */
@@ -45,9 +57,11 @@ export interface VolumeConfig {
 /** One xlator of a volfile: options are given in the order they are printed. */
 interface Xlator { name: string, type: string, options: Array<[string, string]>, subvolumes: string[] }
 
-export function newVolumeConfig (o: { name: string, replica: number, arbiter?: number, bricks: BrickConfig[], id?: string }): VolumeConfig {
+export function newVolumeConfig (o: { name: string, replica: number, arbiter?: number, bricks: BrickConfig[], id?: string, shard?: { blockSize?: string }, disperse?: { count: number, redundancy: number } }): VolumeConfig {
   const v: VolumeConfig = { name: o.name, id: o.id ?? randomUUID(), replica: o.replica, bricks: o.bricks }
+  if (o.disperse !== undefined) v.disperse = o.disperse
   if (o.arbiter !== undefined && o.arbiter > 0) v.arbiter = o.arbiter
+  if (o.shard !== undefined) v.shard = o.shard
   addCredentials(v)
   validateVolume(v)
   return v
@@ -79,6 +93,20 @@ export function validateVolume (v: VolumeConfig): void {
     throw new Error(`volume ${v.name}: ${v.bricks.length} bricks is not a multiple of replica ${v.replica}`)
   }
   if ((v.arbiter ?? 0) > 0 && (v.replica !== 3 || v.arbiter !== 1)) throw new Error(`volume ${v.name}: arbiter needs replica 3 arbiter 1`)
+  const d = v.disperse
+  if (d !== undefined) {
+    // glusterd's and ec.c's rules: 1 ≤ redundancy, 2·redundancy < count, at most 16 data bricks
+    if (v.replica !== 1) throw new Error(`volume ${v.name}: disperse and replica ${v.replica} cannot be combined`)
+    if (!Number.isInteger(d.count) || !Number.isInteger(d.redundancy) || d.redundancy < 1 || 2 * d.redundancy >= d.count || d.count - d.redundancy > 16) {
+      throw new Error(`volume ${v.name}: disperse ${d.count} redundancy ${d.redundancy}: needs 1 ≤ redundancy < disperse/2 and at most 16 data bricks`)
+    }
+    if (v.bricks.length % d.count !== 0) throw new Error(`volume ${v.name}: ${v.bricks.length} bricks is not a multiple of disperse ${d.count}`)
+  }
+  const bs = v.shard?.blockSize
+  if (bs !== undefined) {
+    const n = sizeBytes(bs)
+    if (n === undefined || n < 4 * 2 ** 20 || n > 4 * 2 ** 40) throw new Error(`volume ${v.name}: shard block size ${JSON.stringify(bs)} must be a size from 4MB to 4TB`)
+  }
   for (const key of ['auth.allow', 'auth.reject'] as const) {
     const list = v.options?.[key]
     if (list !== undefined) validateAuthList(`volume ${v.name}: ${key}`, list)
@@ -104,6 +132,13 @@ export function validateVolume (v: VolumeConfig): void {
 export function volumeFlag (v: VolumeConfig, key: string): boolean {
   const val = v.options?.[key]
   return val !== undefined && parseBoolean(val) === true
+}
+
+/** A size as `gluster volume set` takes it ('4MB', '64MB', '1GB', '4194304'): binary units. */
+export function sizeBytes (v: string): number | undefined {
+  const m = /^(\d+)([KMGT]?)B?$/i.exec(v.trim())
+  if (m === null) return undefined
+  return Number(m[1]) * 1024 ** 'BKMGT'.indexOf(m[2] === '' ? 'B' : m[2]!.toUpperCase())
 }
 
 /** Whether brick `index` of `v` is an arbiter (the third of its replica set when arbiter 1). */
@@ -145,7 +180,16 @@ export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number, t
     return name
   })
   let children = clients
-  if (v.replica > 1) {
+  const d = v.disperse
+  if (d !== undefined) {
+    // glusterd 10.3 (captures/volume-types/disperse-2+1/vol3.tcp-fuse.vol): only `redundancy`
+    children = []
+    for (let j = 0; j * d.count < clients.length; j++) {
+      const name = `${v.name}-disperse-${j}`
+      xl.push({ name, type: 'cluster/disperse', options: [['redundancy', String(d.redundancy)]], subvolumes: clients.slice(j * d.count, (j + 1) * d.count) })
+      children.push(name)
+    }
+  } else if (v.replica > 1) {
     children = []
     for (let j = 0; j * v.replica < clients.length; j++) {
       const set = clients.slice(j * v.replica, (j + 1) * v.replica)
@@ -163,6 +207,8 @@ export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number, t
   }
   const chain: Array<[string, string, Array<[string, string]>]> = [
     [`${v.name}-dht`, 'cluster/distribute', [['force-migration', 'off'], ['lock-migration', 'off']]],
+    // glusterd puts shard right above DHT (captures/volume-types/shard-4MB/vol4.tcp-fuse.vol)
+    ...(v.shard !== undefined ? [[`${v.name}-shard`, 'features/shard', v.shard.blockSize !== undefined ? [['shard-block-size', v.shard.blockSize]] : []] as [string, string, Array<[string, string]>]] : []),
     [`${v.name}-utime`, 'features/utime', [['noatime', 'on']]],
     [`${v.name}-write-behind`, 'performance/write-behind', []],
     [`${v.name}-open-behind`, 'performance/open-behind', []],

@@ -105,6 +105,8 @@ export class AfrTxn {
   readonly failed: boolean[]
   /** children whose fop succeeded at least once */
   readonly succeeded: boolean[]
+  /** children that failed a metadata fop run inside this (data) transaction: blamed for metadata too */
+  readonly #metaFailed: boolean[]
   readonly #o: TxnOptions
   readonly #lockees: Lockee[]
   readonly #targets: ChangelogTarget[]
@@ -126,6 +128,7 @@ export class AfrTxn {
     this.active = new Array<boolean>(this.n).fill(false)
     this.failed = new Array<boolean>(this.n).fill(false)
     this.succeeded = new Array<boolean>(this.n).fill(false)
+    this.#metaFailed = new Array<boolean>(this.n).fill(false)
     this.#preop = new Array<boolean>(this.n).fill(false)
     this.#afr = this.n > 1
   }
@@ -158,7 +161,7 @@ export class AfrTxn {
    * answered well and the rest had stragglerMs more; those are reported as timed out (their
    * call goes on: `late` gets its answer).
    */
-  #phase<R extends FopReply> (who: number[], call: (i: number, b: BrickClient) => Promise<R>, late?: (i: number, r: R) => void): Promise<Map<number, Outcome<R>>> {
+  #phase<R> (who: number[], call: (i: number, b: BrickClient) => Promise<R>, late?: (i: number, r: R) => void): Promise<Map<number, Outcome<R>>> {
     const out = new Map<number, Outcome<R>>()
     if (who.length === 0) return Promise.resolve(out)
     const need = Math.min(this.need, who.length)
@@ -183,7 +186,9 @@ export class AfrTxn {
         const b = this.sv.children[i]!
         call(i, b).then(res => {
           if (done) { late?.(i, res); return }
-          if (res.op_ret < 0) out.set(i, { ok: false, err: toGlusterError(res.op_errno, this.#extra(b)) })
+          // a raw reply carries its own status; a layer's result came back only on success
+          const rr = res as Partial<FopReply> | undefined
+          if (rr?.op_ret !== undefined && rr.op_ret < 0) out.set(i, { ok: false, err: toGlusterError(rr.op_errno ?? 5, this.#extra(b)) })
           else { out.set(i, { ok: true, res }); good++ }
         }, (err: unknown) => {
           if (done) return
@@ -348,7 +353,9 @@ export class AfrTxn {
       await this.#xattrop(who, () => dict, () => null, this.#newInode.gfid)
     }
     const blame = changelog(idx, 1)
-    await this.#xattrop(who, i => this.#pendingDict(j => (this.failed[j] ? blame : zero), this.#preop[i] ? changelog(idx, -1) : zero),
+    const blameBoth = Buffer.from(blame)
+    blameBoth.writeInt32BE(1, TXN_INDEX.metadata * 4)
+    await this.#xattrop(who, i => this.#pendingDict(j => (this.failed[j] ? (this.#metaFailed[j] ? blameBoth : blame) : zero), this.#preop[i] ? changelog(idx, -1) : zero),
       t => (entry && t.name !== undefined ? new Map([[anyFailed ? 'glusterfs.xattrop-entry-create' : 'glusterfs.xattrop-entry-delete', gfxStr(t.name)]]) : null))
   }
 
@@ -360,15 +367,22 @@ export class AfrTxn {
    * replies of those that succeeded; throws the error when it failed everywhere, and
    * EGLUSTER_NO_QUORUM when it went through on too few.
    */
-  async fop<R extends FopReply> (call: (i: number, b: BrickClient, timeoutMs: number) => Promise<R>): Promise<Map<number, R>> {
+  async fop<R> (call: (i: number, b: BrickClient, timeoutMs: number) => Promise<R>, o: { metadata?: boolean } = {}): Promise<Map<number, R>> {
     const who = this.#activeList()
     if (who.length === 0) throw this.quorumError('no brick left')
     const r = await this.#phase(who, (i, b) => call(i, b, this.#o.timing.attemptTimeoutMs))
     const ok = new Map<number, R>()
     let firstErr: unknown
     for (const i of who) {
-      const o = r.get(i)!
-      if (o.ok) { ok.set(i, o.res); this.succeeded[i] = true } else { firstErr ??= o.err; this.#drop(i) }
+      const x = r.get(i)!
+      if (x.ok) {
+        ok.set(i, x.res)
+        this.succeeded[i] = true
+      } else {
+        firstErr ??= x.err
+        this.#drop(i)
+        if (o.metadata === true) this.#metaFailed[i] = true
+      }
     }
     if (ok.size === 0) throw firstErr
     if (this.#afr && ok.size < Math.min(this.need, this.n)) {
@@ -379,7 +393,6 @@ export class AfrTxn {
     return ok
   }
 
-  /** Post-op and unlock. Idempotent. */
   /**
    * Post-op and unlock. Idempotent. `alongside` runs with the unlock (a close sends FLUSH
    * together with the unlock, as FUSE does).

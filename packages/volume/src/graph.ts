@@ -1,7 +1,8 @@
 // From a parsed volfile to the client graph we run (gluster-cluster.md §2): protocol/client
-// leaves, cluster/replicate (AFR) and cluster/distribute (DHT) above them. Performance and debug
-// translators only cache or count, so we pass through them; anything that changes where bytes
-// live or what they mean (disperse, shard …) is refused with EGLUSTER_UNSUPPORTED.
+// leaves, cluster/replicate (AFR) or cluster/disperse (ec) above them, cluster/distribute (DHT)
+// above those, features/shard on top. Performance and debug translators only cache or count, so
+// we pass through them; anything else that changes where bytes live or what they mean is refused
+// with EGLUSTER_UNSUPPORTED. stack.ts turns this description into the running layers.
 import { GlusterError } from '@gluster-ts/rpc'
 import { parseVolfile, type Volfile, type VolfileXlator } from './volfile.js'
 
@@ -41,7 +42,25 @@ export interface ReplicateSpec {
   options: Map<string, string>
 }
 
-export type LeafOrSet = ClientSpec | ReplicateSpec
+/** cluster/disperse: k + r bricks, files erasure-coded over them (gluster-disperse.md). */
+export interface DisperseSpec {
+  kind: 'disperse'
+  name: string
+  children: ClientSpec[]
+  /** `redundancy` (r): bricks that may be lost; k = n − r */
+  redundancy: number
+  /** k: fragments needed to read */
+  dataBricks: number
+  /** read-policy: gfid-hash (default) picks the first read brick from the gfid, round-robin rotates */
+  readPolicy: 'gfid-hash' | 'round-robin'
+  /** eager-lock-timeout, ms: how long a file's lock is kept after its last fop (0: eager-lock off) */
+  eagerLockTimeoutMs: number
+  /** other-eager-lock-timeout, ms: the same for directories (0: other-eager-lock off) */
+  otherEagerLockTimeoutMs: number
+  options: Map<string, string>
+}
+
+export type LeafOrSet = ClientSpec | ReplicateSpec | DisperseSpec
 
 export interface DistributeSpec {
   kind: 'distribute'
@@ -54,11 +73,25 @@ export interface DistributeSpec {
   options: Map<string, string>
 }
 
-export type GraphNode = ClientSpec | ReplicateSpec | DistributeSpec
+/** features/shard: files stored as a base file (block 0) and `/.shard/<gfid>.<n>` blocks. */
+export interface ShardSpec {
+  kind: 'shard'
+  name: string
+  child: ClientSpec | ReplicateSpec | DisperseSpec | DistributeSpec
+  /** `shard-block-size` (bytes) for files created now; an existing file's is in its xattr */
+  blockSize: number
+  /** `shard-deletion-rate`: shards unlinked per batch by the background deletion */
+  deletionRate: number
+  /** `shard-lru-limit`: block inodes a client keeps */
+  lruLimit: number
+  options: Map<string, string>
+}
+
+export type GraphNode = ClientSpec | ReplicateSpec | DisperseSpec | DistributeSpec | ShardSpec
 
 export interface ClientGraph {
   volfile: Volfile
-  /** the topmost node we run: a distribute, a replicate or a single client */
+  /** the topmost node we run: a shard, a distribute, a replicate, a disperse or a single client */
   root: GraphNode
   /** every protocol/client leaf, in volfile order */
   clients: ClientSpec[]
@@ -116,6 +149,24 @@ export function parseBool (v: string | undefined, dflt: boolean): boolean {
   if (['off', 'no', 'false', 'disable', '0'].includes(s)) return false
   return dflt
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40, P: 2 ** 50 }
+
+/**
+ * A GlusterFS size option ('4MB', '64MB', '1.5GB', '512KB', '4194304'): binary units, the B and
+ * the case optional, as glusterd and the translators read them.
+ */
+export function parseSize (v: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)b?\s*$/i.exec(v)
+  if (m === null) return undefined
+  const n = Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!
+  return Number.isSafeInteger(Math.round(n)) ? Math.round(n) : undefined
+}
+
+/** shard's limits on `shard-block-size` (shard.c's option table: 4 MB to 4 TB) */
+export const SHARD_MIN_BLOCK = 4 * 2 ** 20
+export const SHARD_MAX_BLOCK = 4 * 2 ** 40
+export const SHARD_DEFAULT_BLOCK = 64 * 2 ** 20
 
 function parseIntOpt (x: VolfileXlator, opts: Map<string, string>, key: string, dflt: number): number {
   const v = opts.get(key)
@@ -202,6 +253,8 @@ export function buildClientGraph (volfile: string | Volfile, overrides?: XlatorO
       case 'cluster/nufa': {
         const kids = x.subvolumes.map(child).map(k => {
           if (k.kind === 'distribute') throw bad(x, `child '${k.name}' is itself a distribute`)
+          // glusterd puts shard above distribute; below it, each subvolume would shard on its own
+          if (k.kind === 'shard') throw unsupported(vf.byName.get(k.name)!, 'features/shard below cluster/distribute (gluster-ts runs shard above the cluster translators, where glusterd puts it)')
           return k
         })
         if (kids.length === 0) throw bad(x, 'no subvolumes')
@@ -218,10 +271,39 @@ export function buildClientGraph (volfile: string | Volfile, overrides?: XlatorO
         }
         break
       }
-      case 'cluster/disperse':
-        throw unsupported(x, 'erasure-coded (disperse) volumes are not implemented yet')
-      case 'features/shard':
-        throw unsupported(x, 'sharded files are stored in pieces under /.shard')
+      case 'cluster/disperse': {
+        const leaves = x.subvolumes.map(child).map(k => {
+          if (k.kind !== 'client') throw bad(x, `child '${k.name}' is a ${k.kind}; gluster-ts expects protocol/client children`)
+          return k
+        })
+        const n = leaves.length
+        const r = parseIntOpt(x, opts, 'redundancy', -1)
+        // ec.c:ec_parse_options: 1 ≤ r, 2r < n, k = n − r ≤ 16 (EC_METHOD_MAX_FRAGMENTS)
+        if (r < 1 || 2 * r >= n || n - r > 16) throw bad(x, `${n} bricks with redundancy ${r}: disperse needs 1 ≤ redundancy < bricks/2 and at most 16 data bricks`)
+        const policy = opts.get('read-policy') ?? 'gfid-hash'
+        if (policy !== 'gfid-hash' && policy !== 'round-robin') throw bad(x, `option read-policy must be gfid-hash or round-robin, not '${policy}'`)
+        const eager = parseBool(opts.get('eager-lock'), true)
+        const timeout = parseIntOpt(x, opts, 'eager-lock-timeout', 1)
+        const otherEager = parseBool(opts.get('other-eager-lock'), true)
+        const otherTimeout = parseIntOpt(x, opts, 'other-eager-lock-timeout', 1)
+        node = {
+          kind: 'disperse', name: x.name, children: leaves, redundancy: r, dataBricks: n - r, readPolicy: policy,
+          eagerLockTimeoutMs: eager ? Math.min(60, Math.max(1, timeout)) * 1000 : 0,
+          otherEagerLockTimeoutMs: otherEager ? Math.min(60, Math.max(1, otherTimeout)) * 1000 : 0, options: opts,
+        }
+        break
+      }
+      case 'features/shard': {
+        if (x.subvolumes.length !== 1) throw bad(x, `features/shard needs exactly one subvolume, has ${x.subvolumes.length}`)
+        const c = child(x.subvolumes[0]!)
+        if (c.kind === 'shard') throw bad(x, `child '${c.name}' is itself a shard translator`)
+        const bsText = opts.get('shard-block-size')
+        const blockSize = bsText === undefined ? SHARD_DEFAULT_BLOCK : parseSize(bsText)
+        if (blockSize === undefined) throw bad(x, `option shard-block-size must be a size (4MB, 64MB …), not '${bsText}'`)
+        if (blockSize < SHARD_MIN_BLOCK || blockSize > SHARD_MAX_BLOCK) throw bad(x, `option shard-block-size ${bsText} is outside 4MB..4TB`)
+        node = { kind: 'shard', name: x.name, child: c, blockSize, deletionRate: Math.max(1, parseIntOpt(x, opts, 'shard-deletion-rate', 100)), lruLimit: Math.max(20, parseIntOpt(x, opts, 'shard-lru-limit', 16384)), options: opts }
+        break
+      }
       default: {
         if (PASS_THROUGH.has(x.type) || PASS_THROUGH_PREFIXES.some(p => x.type.startsWith(p))) {
           if (x.subvolumes.length !== 1) throw bad(x, `a pass-through translator needs exactly one subvolume, has ${x.subvolumes.length}`)

@@ -217,7 +217,7 @@ export class Replicate {
    * or disconnect, and hedging: when the first attempt has not answered after hedgeAfterMs, the
    * next readable copy is tried too and the first answer wins (the loser is aborted).
    */
-  async readOp<R extends { op_ret: number, op_errno: number }> (
+  async readOp<R> (
     syscall: string,
     gfid: Buffer,
     readable: boolean[],
@@ -267,7 +267,9 @@ export class Replicate {
         // attempt needs only its own signal: AbortSignal.any per READ costs GC time (each
         // dependent signal stays registered on a long-lived parent, e.g. a stream's, until GC)
         call(brick, ac.signal, this.timing.attemptTimeoutMs, alone).then(res => {
-          if (res.op_ret < 0) throw toGlusterError(res.op_errno, { ...extra, brick: brick.label })
+          // a raw reply carries its status; a layer's result came back only on success
+          const rr = res as { op_ret?: number, op_errno?: number } | undefined
+          if (rr?.op_ret !== undefined && rr.op_ret < 0) throw toGlusterError(rr.op_errno ?? 5, { ...extra, brick: brick.label })
           running.delete(i)
           // an earlier attempt that is still running lost the race: if it does not answer a
           // probe, avoid it (attempts launched after this one simply had no time)

@@ -5,10 +5,11 @@
 // post-op-delay-secs, 1 s), or at sync/truncate/close. close() then FLUSHes and RELEASEs the fd
 // on every brick, as a FUSE close does (capture write.pcap).
 import {
-  FopProgram, GF_ANON_FD, GlusterError, GfOpenFlags, type GfxIattx,
+  FopProgram, GF_ANON_FD, GlusterError, GfOpenFlags, type GfxDict, type GfxIattx,
 } from '@gluster-ts/rpc'
 import type { Replicate } from './replicate.js'
 import { AfrTxn, type WriteTiming } from './afr-txn.js'
+import { xdataOf, type FopCtx, type LayerFd, type WriteOut, type XdataKeys } from './layer.js'
 
 export interface BrickFd { fd: bigint, generation: number }
 
@@ -26,7 +27,7 @@ export interface WritableFileInit {
   ensureDurability: boolean
 }
 
-export class WritableFile {
+export class WritableFile implements LayerFd {
   readonly sv: Replicate
   readonly gfid: Buffer
   readonly path: string
@@ -115,8 +116,11 @@ export class WritableFile {
     }
   }
 
-  /** WRITE `data` at `pos` on every brick in the transaction; resolves with the bytes written. */
-  async write (data: Buffer, pos: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * WRITE `data` at `pos` on every brick in the transaction; resolves with the bytes written.
+   * `out` gets the attributes one brick reported around the write.
+   */
+  async write (data: Buffer, pos: number, signal?: AbortSignal, out?: WriteOut): Promise<number> {
     this.#check('write')
     if (data.length === 0) return 0
     const r = await this.#inTxn(signal, t => t.fop((i, b, timeoutMs) => b.call(FopProgram.procs.WRITE, {
@@ -124,12 +128,13 @@ export class WritableFile {
     }, { timeoutMs })))
     let n = data.length
     for (const res of r.values()) { n = Math.min(n, res.op_ret); this.stat = res.poststat }
+    if (out !== undefined) { const first = r.values().next().value!; out.prestat = first.prestat; out.poststat = first.poststat }
     if (pos + n > this.size) this.size = pos + n
     return n
   }
 
   /** FTRUNCATE inside the data transaction. */
-  async truncate (len: number, signal?: AbortSignal): Promise<void> {
+  async truncate (len: number, signal?: AbortSignal, out?: WriteOut): Promise<void> {
     this.#check('ftruncate')
     const r = await this.#inTxn(signal, t => t.fop((i, b, timeoutMs) => {
       const fd = this.fdOf(i)
@@ -138,7 +143,26 @@ export class WritableFile {
         : b.call(FopProgram.procs.TRUNCATE, { gfid: this.gfid, offset: BigInt(len), xdata: null }, { timeoutMs })
     }))
     for (const res of r.values()) this.stat = res.poststat
+    if (out !== undefined) { const first = r.values().next().value!; out.prestat = first.prestat; out.poststat = first.poststat }
     this.size = len
+  }
+
+  /**
+   * FXATTROP (XATTROP where the fd is not open) under the file's write transaction, as AFR runs
+   * a metadata fop under its eager lock: the data lock covers the whole file, so no other client
+   * changes it meanwhile; a brick that misses it is blamed for data and metadata. Resolves with
+   * the dict one brick returned (the new values, for ADD_ARRAY64).
+   */
+  async xattrop (flags: number, dict: GfxDict, o: FopCtx & { xdata?: XdataKeys } = {}): Promise<GfxDict> {
+    this.#check('fxattrop')
+    const xdata = xdataOf(o.xdata)
+    const r = await this.#inTxn(o.signal, t => t.fop((i, b, timeoutMs) => {
+      const fd = this.fdOf(i)
+      return fd !== undefined
+        ? b.call(FopProgram.procs.FXATTROP, { gfid: this.gfid, fd, flags, dict, xdata }, { timeoutMs })
+        : b.call(FopProgram.procs.XATTROP, { gfid: this.gfid, flags, dict, xdata }, { timeoutMs })
+    }, { metadata: true }))
+    return r.values().next().value!.dict
   }
 
   /** Finish the open transaction: FSYNC (ensure-durability), post-op, unlock (with `alongside`). */

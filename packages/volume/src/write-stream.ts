@@ -8,7 +8,7 @@
 // change a buffer after writing it.
 import { Writable } from 'node:stream'
 import { GlusterError } from '@gluster-ts/rpc'
-import type { WritableFile } from './write-file.js'
+import type { LayerFd } from './layer.js'
 
 export interface WriteStreamOptions {
   flags?: 'w' | 'wx' | 'a' | 'r+'
@@ -21,7 +21,7 @@ export interface WriteStreamOptions {
 
 export interface WriteSink {
   /** open (or create) the file */
-  open (signal: AbortSignal): Promise<WritableFile>
+  open (signal: AbortSignal): Promise<LayerFd>
   /** whether the stream closes the file at the end (false for FileHandle streams) */
   owns: boolean
 }
@@ -35,7 +35,7 @@ export class VolumeWriteStream extends Writable {
   readonly #chunk: number
   readonly #window: number
   readonly #ac = new AbortController()
-  #file: WritableFile | undefined
+  #file: LayerFd | undefined
   #pos: number
   readonly #startGiven: boolean
   #gather: Buffer[] = []

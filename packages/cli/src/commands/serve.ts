@@ -185,13 +185,19 @@ export async function serve (s: Session, o: ServeOptions): Promise<number> {
 
 export interface ClusterOptions {
   dir: string
-  replica: number
+  /** default 3, or 1 with `disperse` */
+  replica?: number | undefined
   distribute: number
+  /** a dispersed volume: bricks per set, and how many of them may be lost (default 1) */
+  disperse?: number | undefined
+  redundancy?: number | undefined
   arbiter?: number | undefined
   port: number
   volume: string
   host: string
   brickProcesses: boolean
+  /** features.shard on with this block size ('4MB'; 'default': 64MB) */
+  shardBlockSize?: string | undefined
   authAllow?: string | undefined
   authReject?: string | undefined
   allowInsecure?: boolean | undefined
@@ -228,8 +234,10 @@ export async function cluster (s: Session, o: ClusterOptions): Promise<number> {
         }
       : undefined
     c = await startCluster({
-      dir: o.dir, replica: o.replica, distribute: o.distribute, port: o.port, volume: o.volume, host: o.host,
-      brickProcesses: o.brickProcesses, ...(o.arbiter !== undefined ? { arbiter: o.arbiter } : {}),
+      dir: o.dir, distribute: o.distribute, port: o.port, volume: o.volume, host: o.host,
+      brickProcesses: o.brickProcesses, ...(o.replica !== undefined ? { replica: o.replica } : {}),
+      ...(o.disperse !== undefined ? { disperse: o.disperse, ...(o.redundancy !== undefined ? { redundancy: o.redundancy } : {}) } : {}), ...(o.arbiter !== undefined ? { arbiter: o.arbiter } : {}),
+      ...(o.shardBlockSize !== undefined ? { shardBlockSize: o.shardBlockSize } : {}),
       ...(o.authAllow !== undefined ? { authAllow: o.authAllow } : {}),
       ...(o.authReject !== undefined ? { authReject: o.authReject } : {}),
       ...(o.allowInsecure !== undefined ? { allowInsecure: o.allowInsecure } : {}),

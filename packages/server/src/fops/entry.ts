@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { GfOpenFlags, gfxDictBin, gfxUuid } from '@gluster-ts/rpc'
+import { GfOpenFlags, gfxDict, gfxDictBin, gfxUint, gfxUuid } from '@gluster-ts/rpc'
 import type { CallContext, GfxDict, GfxIattx } from '@gluster-ts/rpc'
 import { checkName, gfidKey, gfidBytes, isNullGfid } from '../store/brick-store.js'
 import type { ObjectType, InodeAttrs } from '../store/brick-store.js'
@@ -286,6 +286,8 @@ function checkRemove (b: Brick, who: Principal, parentKey: string, pst: BigIntSt
   if (!stickyPermits(who, pattrs, attrs)) throw new FopError('EACCES', `${what}: sticky directory, not the owner`)
 }
 
+const GET_FILE_BLOCK_COUNT = 'gf_get_file_block_count'
+
 export const unlink: FopFn<'UNLINK'> = async (b, a, ctx) => b.serial(() => b.withDir(a.pargfid, async (parent, pst) => {
   checkName(parent.key, a.bname)
   const p = at(parent.fd, a.bname)
@@ -297,7 +299,10 @@ export const unlink: FopFn<'UNLINK'> = async (b, a, ctx) => b.serial(() => b.wit
   if (key !== undefined) b.store.removeLink(parent.key, a.bname, { keepRecord: (b.openCount.get(key) ?? 0) > 0 })
   b.listings.changed(parent.key)
   await b.stamp(ctx, undefined, { fd: parent.fd, st: pst })
-  return { ...ok, prestat: b.iatt(parent.key, pst), poststat: await b.iattOf(parent.key) }
+  // the shard translator asks how many 512-byte blocks a removed shard held, to lower the
+  // file's block count (posix_unlink answers it from the entry's stat before the unlink)
+  const xdata = a.xdata?.has(GET_FILE_BLOCK_COUNT) === true ? gfxDict({ [GET_FILE_BLOCK_COUNT]: gfxUint(st.blocks) }) : null
+  return { ...ok, xdata, prestat: b.iatt(parent.key, pst), poststat: await b.iattOf(parent.key) }
 }))
 
 export const rmdir: FopFn<'RMDIR'> = async (b, a, ctx) => b.serial(() => b.withDir(a.pargfid, async (parent, pst) => {

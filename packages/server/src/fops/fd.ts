@@ -119,12 +119,12 @@ export const opendir: FopFn<'OPENDIR'> = async (b, a, ctx, cs) => {
 }
 
 export const readdir: FopFn<'READDIR'> = async (b, a, ctx, cs) => {
-  const { entries, eof } = await listDir(b, ctx, cs, a.fd, a.offset, a.size, false, null)
+  const { entries, eof } = await listDir(b, ctx, cs, a.fd, a.gfid, a.offset, a.size, false, null)
   return { op_ret: entries.length, op_errno: eof ? ENOENT : 0, xdata: null, reply: entries as GfxDirlist[] }
 }
 
 export const readdirp: FopFn<'READDIRP'> = async (b, a, ctx, cs) => {
-  const { entries, eof } = await listDir(b, ctx, cs, a.fd, a.offset, a.size, true, a.xdata)
+  const { entries, eof } = await listDir(b, ctx, cs, a.fd, a.gfid, a.offset, a.size, true, a.xdata)
   return { op_ret: entries.length, op_errno: eof ? ENOENT : 0, xdata: null, reply: entries as GfxDirplist[] }
 }
 
@@ -224,20 +224,56 @@ export const seek: FopFn<'SEEK'> = async (b, a, ctx, cs) => {
 }
 
 /**
- * One page of a directory fd's listing from `offset` (an index: the d_off cookies are 1, 2, …),
- * at most `size` bytes (capped as protocol/server caps it, READDIR_MAX_BYTES). The listing is
- * taken at offset 0 (shared with other fds of the unchanged directory, see listing.ts); each
- * entry is lstat'ed in the directory's own fd.
+ * Directories a client lists through the anonymous fd whose listings it keeps between pages:
+ * the least recently started one is dropped past this (its next page then reads the current
+ * listing, which only differs if the directory changed since).
  */
-async function listDir (b: Brick, ctx: CallContext, cs: ClientState, fdNum: bigint, offset: bigint, size: number, plus: boolean, req: GfxDict): Promise<{ entries: Array<GfxDirlist | GfxDirplist>, eof: boolean }> {
-  const fd = cs.fds.get(fdNum)
-  if (fd === undefined) throw new FopError('EBADF')
-  if (fd.kind !== 'dir') throw new FopError('ENOTDIR')
-  if (fd.listing === undefined || offset === 0n) {
-    // reading a directory needs read permission (posix_acl_readdir), checked when a listing is taken
-    requirePermission(b.principal(ctx, req), await b.attrsNow(fd.key), R, 'readdir')
-    await takeListing(b, cs, fd)
+const ANON_LISTINGS_PER_CLIENT = 16
+
+/**
+ * READDIR/READDIRP: a page of the fd's listing (`listPage`). The fd is one of the client's
+ * OPENDIR fds, or the anonymous fd (-2) of a directory given by gfid: protocol/server resolves
+ * that for every fd-addressed fop (server-resolve.c `server_resolve_anonfd`), and GlusterFS's
+ * shard translator lists `/.shard/.remove_me` that way for its background deletion. An anonymous
+ * listing is taken at offset 0 like an fd's and kept for the client until its next offset-0 read
+ * of that directory (the deletion removes entries between pages: paging a fresh listing by index
+ * would skip some), at most ANON_LISTINGS_PER_CLIENT of them.
+ */
+async function listDir (b: Brick, ctx: CallContext, cs: ClientState, fdNum: bigint, gfid: Buffer, offset: bigint, size: number, plus: boolean, req: GfxDict): Promise<{ entries: Array<GfxDirlist | GfxDirplist>, eof: boolean }> {
+  if (fdNum !== GF_ANON_FD) {
+    const fd = cs.fds.get(fdNum)
+    if (fd === undefined) throw new FopError('EBADF', `fd ${fdNum} is not open`)
+    if (fd.kind !== 'dir') throw new FopError('ENOTDIR')
+    if (fd.listing === undefined || offset === 0n) await takeListing(b, ctx, cs, fd, req)
+    return listPage(b, fd, offset, size, plus, req)
   }
+  const key = b.keyOf(gfid)
+  if (b.store.type(key) !== 'd') throw new FopError('ENOTDIR')
+  const u = b.usage(cs)
+  const fd: DirFd = { kind: 'dir', key, dir: await b.backend.dir(key), listing: u.anonListings.get(key) }
+  try {
+    if (fd.listing === undefined || offset === 0n) {
+      await takeListing(b, ctx, cs, fd, req)
+      u.anonListings.delete(key)
+      u.anonListings.set(key, fd.listing!)
+      for (const [k, l] of u.anonListings) {
+        if (u.anonListings.size <= ANON_LISTINGS_PER_CLIENT) break
+        u.anonListings.delete(k)
+        b.listings.release(l, u)
+      }
+    }
+    return await listPage(b, fd, offset, size, plus, req)
+  } finally {
+    fd.dir.release()
+  }
+}
+
+/**
+ * One page of a directory fd's listing from `offset` (an index: the d_off cookies are 1, 2, …),
+ * at most `size` bytes (capped as protocol/server caps it, READDIR_MAX_BYTES); each entry is
+ * lstat'ed in the directory's own fd.
+ */
+async function listPage (b: Brick, fd: DirFd, offset: bigint, size: number, plus: boolean, req: GfxDict): Promise<{ entries: Array<GfxDirlist | GfxDirplist>, eof: boolean }> {
   const names = fd.listing!.names
   const entries: Array<GfxDirlist | GfxDirplist> = []
   let bytes = 0
@@ -276,8 +312,13 @@ async function listDir (b: Brick, ctx: CallContext, cs: ClientState, fdNum: bigi
   return { entries, eof: i >= names.length }
 }
 
-/** (Re)take the listing of a directory fd: the shared one of the unchanged directory, charged to the client. */
-async function takeListing (b: Brick, cs: ClientState, fd: DirFd): Promise<void> {
+/**
+ * (Re)take the listing of a directory fd: the shared one of the unchanged directory (listing.ts),
+ * charged to the client. Reading a directory needs read permission (posix_acl_readdir), checked
+ * here.
+ */
+async function takeListing (b: Brick, ctx: CallContext, cs: ClientState, fd: DirFd, req: GfxDict): Promise<void> {
+  requirePermission(b.principal(ctx, req), await b.attrsNow(fd.key), R, 'readdir')
   const holder = b.usage(cs)
   const old = fd.listing
   fd.listing = await b.listings.acquire(fd.key, holder, async () => {

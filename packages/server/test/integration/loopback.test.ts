@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import {
   RpcClient, FopProgram, HandshakeProgram, CallbackProgram, getSpec, dump, isGlusterd, servesFopV400, portByBrick, setVolume,
-  getVolumeId, glusterfsV3Cred, gfxDict, gfxUuid, gfxUint, gfxInt, gfxBin, ROOT_GFID, GF_ANON_FD, flatDict,
+  getVolumeId, glusterfsV3Cred, gfxDict, gfxUuid, gfxUint, gfxInt, gfxBin, gfxDictUint, ROOT_GFID, GF_ANON_FD, flatDict,
 } from '@gluster-ts/rpc'
 import type { GfxDict } from '@gluster-ts/rpc'
 import { startCluster, newGfid } from '@gluster-ts/server'
@@ -220,4 +220,25 @@ t.test('brick: FSTAT and FSETATTR on a directory fd (AFR fstats opendir fds)', a
   t.equal(anon.op_ret, 0, 'FSTAT of the anonymous fd of a directory')
   const sa = await client.call(FopProgram.procs.FSETATTR, { fd: od.fd, gfid: ROOT_GFID, stbuf: { ...st.stat, mode: 0o40755 }, valid: 1, xdata: null })
   t.equal(sa.op_ret, 0, 'FSETATTR of a directory fd')
+})
+
+t.test('brick: UNLINK answers gf_get_file_block_count (the blocks the entry held) when asked, as posix_unlink does', async t => {
+  const c = await cluster(t, { replica: 1 })
+  const b = await attach(t, c, 0)
+  const unlinkAsk = async (name: string, ask: boolean): Promise<{ op_ret: number, xdata: GfxDict }> => {
+    const gfid = newGfid()
+    const cr = await b.call(FopProgram.procs.CREATE, { pargfid: ROOT_GFID, flags: 0o102, mode: 0o100644, umask: 0, bname: name, xdata: gfxDict({ 'gfid-req': gfxUuid(gfid) }) })
+    await b.call(FopProgram.procs.WRITE, { gfid, fd: cr.fd, offset: 0n, size: 65536, flag: 0, xdata: null, data: Buffer.alloc(65536, 1) })
+    await b.call(FopProgram.procs.FSYNC, { gfid, fd: cr.fd, data: 0, xdata: null })
+    await b.call(FopProgram.procs.RELEASE, { gfid, fd: cr.fd, xdata: null })
+    return b.call(FopProgram.procs.UNLINK, { pargfid: ROOT_GFID, bname: name, xflags: 0, xdata: ask ? gfxDict({ gf_get_file_block_count: gfxUint(64) }) : null })
+  }
+  const backend = path.join(c.volume.bricks[0]!.path, 'asked')
+  const r = await unlinkAsk('asked', true)
+  t.equal(r.op_ret, 0)
+  const blocks = gfxDictUint(r.xdata, 'gf_get_file_block_count')
+  t.ok(blocks !== undefined && blocks >= 128n, `64 KiB written: at least 128 blocks of 512 bytes (${blocks})`)
+  t.notOk(fs.existsSync(backend), 'and the entry is gone')
+  const plain = await unlinkAsk('plain', false)
+  t.equal(gfxDictUint(plain.xdata, 'gf_get_file_block_count'), undefined, 'not asked: not answered')
 })

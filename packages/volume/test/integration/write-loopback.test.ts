@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { startCluster } from '../../../../test-cluster/ts-cluster.js'
-import { Volume, hashedSubvol, type Layout } from '../../src/index.js'
+import { Volume } from '../../src/index.js'
+import { hashedSubvol, type Layout } from '../../src/internals.js'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 

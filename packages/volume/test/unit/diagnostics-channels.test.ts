@@ -10,7 +10,7 @@ import {
   BrickClient, Replicate, CHANNEL_BRICK_CONNECT, CHANNEL_BRICK_DISCONNECT, CHANNEL_REPLICA_FAILOVER,
   brickConnectChannel, replicaFailoverChannel,
   type BrickConnectEvent, type BrickDisconnectEvent, type ReplicaFailoverEvent, type ClientSpec, type ReplicateSpec,
-} from '../../src/index.js'
+} from '../../src/internals.js'
 import { FakeBrick } from '../fixtures/loopback-brick.js'
 
 async function io (cond: () => boolean, rounds = 2000): Promise<boolean> {

@@ -5,7 +5,8 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TlsResolver, secureAccessDepth, ioTlsEnabled, buildClientGraph, installedGlusterTlsDir } from '@gluster-ts/volume'
+import { TlsResolver, secureAccessDepth, ioTlsEnabled, installedGlusterTlsDir } from '@gluster-ts/volume'
+import { buildClientGraph } from '@gluster-ts/volume/internals'
 import { tlsFixture, tlsFixturePath, type TlsFixture } from '../../../../test-cluster/tls-fixtures.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'gts-tls-'))

@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseVolfile, lexVolfile } from '../../src/volfile.js'
-import { buildClientGraph } from '../../src/graph.js'
+import { buildClientGraph, parseSize } from '../../src/graph.js'
 
 const dir = fileURLToPath(new URL('../fixtures/volfiles/', import.meta.url))
 const read = (f: string): string => readFileSync(dir + f, 'utf8')
@@ -128,7 +128,8 @@ volume v-dht
     type cluster/distribute
     subvolumes v-disperse-0
 end-volume`
-  t.throws(() => buildClientGraph(ec), { code: 'EGLUSTER_UNSUPPORTED', xlator: 'v-disperse-0', xlatorType: 'cluster/disperse', message: /cluster\/disperse \('v-disperse-0'/ })
+  const cloud = ec.replace('cluster/disperse', 'features/cloudsync')
+  t.throws(() => buildClientGraph(cloud), { code: 'EGLUSTER_UNSUPPORTED', xlator: 'v-disperse-0', xlatorType: 'features/cloudsync', message: /features\/cloudsync \('v-disperse-0'/ })
   t.throws(() => buildClientGraph(read('vol1.brick-n1.vol')), { code: 'EGLUSTER_UNSUPPORTED' }, 'a brick volfile is not a client graph')
   const shard = ec.replace('cluster/disperse', 'features/shard')
   t.throws(() => buildClientGraph(shard), { code: 'EGLUSTER_UNSUPPORTED', xlatorType: 'features/shard' })
@@ -138,4 +139,44 @@ end-volume`
   if (g.root.kind === 'distribute' && g.root.children[0]!.kind === 'replicate') t.equal(g.root.children[0]!.arbiterCount, 1)
   const shd = buildClientGraph(read('vol1.shd.vol'))
   t.equal(shd.root.kind, 'replicate', 'the self-heal daemon graph is replicate over clients')
+})
+
+t.test('features/shard: vol4 (4MB blocks, captured) and the virt group (no option: 64MB) run shard above DHT', async t => {
+  const vol4 = readFileSync(fileURLToPath(new URL('../fixtures/shard-4MB/vol4.tcp-fuse.vol', import.meta.url)), 'utf8')
+  const g = buildClientGraph(vol4)
+  t.equal(g.root.kind, 'shard')
+  if (g.root.kind !== 'shard') return
+  t.equal(g.root.name, 'vol4-shard')
+  t.equal(g.root.blockSize, 4 * 2 ** 20)
+  t.equal(g.root.deletionRate, 100)
+  t.equal(g.root.lruLimit, 16384)
+  t.equal(g.root.child.kind, 'distribute')
+  t.same(g.passedThrough, ['vol4', 'vol4-md-cache', 'vol4-quick-read', 'vol4-open-behind', 'vol4-write-behind', 'vol4-utime'])
+  const virt = buildClientGraph(vol4.replace('    option shard-block-size 4MB\n', ''))
+  t.equal(virt.root.kind === 'shard' && virt.root.blockSize, 64 * 2 ** 20, 'the default block size')
+  const sizes: Array<[string, number | undefined]> = [['4MB', 4 << 20], ['64mb', 64 << 20], ['512M', 512 << 20], ['1GB', 1 << 30], ['1.5GB', 1.5 * 2 ** 30], ['4TB', 4 * 2 ** 40], ['4194304', 4194304], ['4 MB', 4 << 20], ['x', undefined], ['4XB', undefined], ['', undefined]]
+  for (const [s, n] of sizes) t.equal(parseSize(s), n, `size '${s}'`)
+  for (const bad of ['1MB', '5TB', 'lots']) {
+    t.throws(() => buildClientGraph(vol4.replace('shard-block-size 4MB', `shard-block-size ${bad}`)), { code: 'EGLUSTER_VOLFILE', message: /shard-block-size/ }, bad)
+  }
+  t.throws(() => buildClientGraph(vol4.replace('    subvolumes vol4-dht\n', '    subvolumes vol4-dht vol4-replicate-0\n')), { code: 'EGLUSTER_VOLFILE', message: /exactly one subvolume/ })
+})
+
+t.test('cluster/disperse: the captured 2+1 volfile, and the geometry ec.c accepts', async t => {
+  const vol3 = readFileSync(fileURLToPath(new URL('../fixtures/disperse-2+1/vol3.tcp-fuse.vol', import.meta.url)), 'utf8')
+  const g = buildClientGraph(vol3)
+  t.equal(g.root.kind, 'distribute')
+  const d = g.root.kind === 'distribute' ? g.root.children[0]! : g.root
+  t.match(d, { kind: 'disperse', name: 'vol3-disperse-0', redundancy: 1, dataBricks: 2, readPolicy: 'gfid-hash', eagerLockTimeoutMs: 1000, otherEagerLockTimeoutMs: 1000 })
+  if (d.kind === 'disperse') t.same(d.children.map(c => c.name), ['vol3-client-0', 'vol3-client-1', 'vol3-client-2'], 'brick i = i-th child')
+  const geo = (r: string, extra = ''): string => vol3.replace('option redundancy 1', `option redundancy ${r}${extra}`)
+  // 1 ≤ r and 2r < n (ec.c:ec_parse_options)
+  t.throws(() => buildClientGraph(geo('0')), { code: 'EGLUSTER_VOLFILE', message: /redundancy 0/ })
+  t.throws(() => buildClientGraph(geo('2')), { code: 'EGLUSTER_VOLFILE', message: /3 bricks with redundancy 2/ })
+  t.throws(() => buildClientGraph(vol3.replace('    option redundancy 1\n', '')), { code: 'EGLUSTER_VOLFILE' }, 'no redundancy option')
+  t.throws(() => buildClientGraph(geo('1', '\n    option read-policy random')), { code: 'EGLUSTER_VOLFILE', message: /read-policy/ })
+  const rr = buildClientGraph(geo('1', '\n    option read-policy round-robin\n    option eager-lock-timeout 5'))
+  const d2 = rr.root.kind === 'distribute' ? rr.root.children[0]! : rr.root
+  t.match(d2, { readPolicy: 'round-robin', eagerLockTimeoutMs: 5000 })
+  t.match(buildClientGraph(geo('1', '\n    option eager-lock off\n    option other-eager-lock-timeout 3')).root, { children: [{ eagerLockTimeoutMs: 0, otherEagerLockTimeoutMs: 3000 }] })
 })
