@@ -19,7 +19,10 @@
 //
 //   pnpm bench:server                       # BENCH_SERVER_ROUNDS=3
 //   GTS_REAL_ID=4 BENCH_SERVER_ROUNDS=1 pnpm bench:server
+//   BENCH_SERVER_BASELINE=/tmp/gts-base pnpm bench:server   # and another commit's server, same rounds
+//   BENCH_SERVER_MIB=256 …                 # a smaller sequential file (default 1024 MiB)
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
 import { writeFile, rm, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -28,8 +31,15 @@ import type { RealCluster } from '../test-cluster/real/index.js'
 import { realClusterOrExit, run } from './lib/shell.js'
 import { loadavg, printMachine, printTable, fmtNum, fmtRatio, median, type Row } from './lib/report.js'
 
+/**
+ * BENCH_SERVER_BASELINE=DIR: a source tree of another commit with its node_modules (e.g. `git
+ * worktree add /tmp/gts-base 8e97236 && cd /tmp/gts-base && pnpm install --offline`), run the same
+ * way beside ours in the same rounds: a regression check that does not depend on the box's load.
+ */
+const BASELINE = process.env.BENCH_SERVER_BASELINE
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_SERVER_ROUNDS ?? 3)))
-const BIG_MIB = 1024
+/** BENCH_SERVER_MIB: the sequential file's size (default 1024 MiB) */
+const BIG_MIB = Math.max(16, Number(process.env.BENCH_SERVER_MIB ?? 1024))
 const SMALL_N = 1000
 const SMALL = Buffer.alloc(4096, 0x61)
 const MB = 1e6
@@ -49,57 +59,81 @@ function rssOf (pid: number): number {
 }
 
 interface Target {
-  name: 'ours' | 'real'
+  name: 'ours' | 'baseline' | 'real'
   mnt: string
   /** remount, for when drop_caches is refused */
   remount: () => Promise<void>
 }
 
-// ---- our cluster, as a child process ----
+// ---- our cluster(s), each a child process ----
 const base = mkdtempSync(join(tmpdir(), 'gts-bench-server-'))
-const oursMnt = join(base, 'mnt')
-mkdirSync(oursMnt)
-const cli = resolve('packages/server/src/cli-main.ts')
-const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=gluster-ts-source', cli,
-  '--dir', join(base, 'cluster'), '--port', '0', '--replica', '3', '--volume', 'vol1', '--brick-processes'],
-{ stdio: ['ignore', 'pipe', 'inherit'] })
-let out = ''
-proc.stdout!.on('data', (d: Buffer) => { out += d.toString() })
-const cleanup = async (): Promise<void> => {
-  await sh('umount', [oursMnt], 30_000).catch(() => sh('umount', ['-l', oursMnt], 30_000).catch(() => {}))
-  if (proc.exitCode === null && proc.signalCode === null) {
-    const exited = new Promise(resolve => proc.once('exit', resolve))
-    proc.kill('SIGTERM')
-    const timer = setTimeout(() => { proc.kill('SIGKILL') }, 15_000)
-    await exited
-    clearTimeout(timer)
+
+interface Ours {
+  name: 'ours' | 'baseline'
+  mnt: string
+  proc: ChildProcess
+  pids: () => number[]
+  mount: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+/** `cli-main.ts` of the source tree `root` (its own node_modules) as `--replica 3 --brick-processes`, ready. */
+async function startOurs (name: Ours['name'], root: string): Promise<Ours> {
+  const home = join(base, name)
+  const mnt = join(home, 'mnt')
+  mkdirSync(mnt, { recursive: true })
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=gluster-ts-source', join(root, 'packages/server/src/cli-main.ts'),
+    '--dir', join(home, 'cluster'), '--port', '0', '--replica', '3', '--volume', 'vol1', '--brick-processes'],
+  { stdio: ['ignore', 'pipe', 'inherit'], cwd: root })
+  let out = ''
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  const stop = async (): Promise<void> => {
+    await sh('umount', [mnt], 30_000).catch(() => sh('umount', ['-l', mnt], 30_000).catch(() => {}))
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise(resolve => proc.once('exit', resolve))
+      proc.kill('SIGTERM')
+      const timer = setTimeout(() => { proc.kill('SIGKILL') }, 15_000)
+      await exited
+      clearTimeout(timer)
+    }
   }
+  running.push(stop)
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`${name}: our cluster did not start: ${out}`)) }, 90_000)
+    proc.stdout!.on('data', () => { if (/^ready$/m.test(out)) { clearTimeout(timer); resolve() } })
+    proc.once('exit', code => { clearTimeout(timer); reject(new Error(`${name}: our cluster exited with ${code}: ${out}`)) })
+  })
+  const addr = /volfile-server (\S+)/.exec(out)![1]!
+  const port = addr.slice(addr.lastIndexOf(':') + 1)
+  const mount = async (): Promise<void> => {
+    await sh('glusterfs', ['--volfile-server=127.0.0.1', `--volfile-server-port=${port}`, '--volfile-id=vol1', `--log-file=${join(home, 'fuse.log')}`, mnt], 30_000)
+    for (let i = 0; i < 100 && !readFileSync('/proc/self/mounts', 'utf8').includes(` ${mnt} `); i++) await new Promise(resolve => setTimeout(resolve, 100))
+    await sh('stat', [mnt], 30_000)
+  }
+  await mount()
+  const pids = (): number[] => [proc.pid!, ...[...out.matchAll(/^brick \d+ \S+ port \d+ pid (\d+)$/gm)].map(m => Number(m[1]))]
+  return { name, mnt, proc, pids, mount, stop }
+}
+
+const running: Array<() => Promise<void>> = []
+const cleanup = async (): Promise<void> => {
+  for (const stop of running) await stop()
   rmSync(base, { recursive: true, force: true })
 }
 process.once('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
 
 try {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`our cluster did not start: ${out}`)) }, 60_000)
-    proc.stdout!.on('data', () => { if (/^ready$/m.test(out)) { clearTimeout(timer); resolve() } })
-    proc.once('exit', code => { clearTimeout(timer); reject(new Error(`our cluster exited with ${code}: ${out}`)) })
-  })
-  const addr = /volfile-server (\S+)/.exec(out)![1]!
-  const port = addr.slice(addr.lastIndexOf(':') + 1)
-  const ourPids = (): number[] => [proc.pid!, ...[...out.matchAll(/^brick \d+ \S+ port \d+ pid (\d+)$/gm)].map(m => Number(m[1]))]
-  const mountOurs = async (): Promise<void> => {
-    await sh('glusterfs', ['--volfile-server=127.0.0.1', `--volfile-server-port=${port}`, '--volfile-id=vol1', `--log-file=${join(base, 'fuse.log')}`, oursMnt], 30_000)
-    for (let i = 0; i < 100 && !readFileSync('/proc/self/mounts', 'utf8').includes(` ${oursMnt} `); i++) await new Promise(resolve => setTimeout(resolve, 100))
-    await sh('stat', [oursMnt], 30_000)
-  }
-  await mountOurs()
+  const ours = await startOurs('ours', resolve('.'))
+  const baseline = BASELINE === undefined ? undefined : await startOurs('baseline', resolve(BASELINE))
   const realMnt = await real.mount('vol1')
   const realDir = `gts-bench-server-${process.pid}`
-  const targets: Target[] = [
-    { name: 'ours', mnt: oursMnt, remount: async () => { await sh('umount', [oursMnt]); await mountOurs() } },
-    { name: 'real', mnt: join(realMnt, realDir), remount: async () => { await real.umount('vol1'); await real.mount('vol1') } },
-  ]
-  await mkdir(targets[1]!.mnt, { recursive: true })
+  const oursTarget = (o: Ours): Target => ({ name: o.name, mnt: o.mnt, remount: async () => { await sh('umount', [o.mnt]); await o.mount() } })
+  const realTarget: Target = { name: 'real', mnt: join(realMnt, realDir), remount: async () => { await real.umount('vol1'); await real.mount('vol1') } }
+  await mkdir(realTarget.mnt, { recursive: true })
+  // with a baseline, ours and it swap places every round (the box's load drifts)
+  const targetsOf = (round: number): Target[] => baseline === undefined
+    ? [oursTarget(ours), realTarget]
+    : round % 2 === 0 ? [oursTarget(ours), oursTarget(baseline), realTarget] : [oursTarget(baseline), oursTarget(ours), realTarget]
 
   let dropCaches = true
   const cold = async (t: Target): Promise<void> => {
@@ -112,12 +146,12 @@ try {
 
   const m = printMachine(`bench/server: FUSE on our server (gluster-ts) vs FUSE on real GlusterFS 10, vol1 replica 3, ${ROUNDS} round(s)`)
   const res: Record<string, Record<Target['name'], number[]>> = {
-    write: { ours: [], real: [] }, read: { ours: [], real: [] }, creates: { ours: [], real: [] },
+    write: { ours: [], baseline: [], real: [] }, read: { ours: [], baseline: [], real: [] }, creates: { ours: [], baseline: [], real: [] },
   }
   let peak = 0
-  const probe = setInterval(() => { peak = Math.max(peak, ourPids().reduce((s, p) => s + rssOf(p), 0)) }, 100)
+  const probe = setInterval(() => { peak = Math.max(peak, ours.pids().reduce((s, p) => s + rssOf(p), 0)) }, 100)
   for (let round = 0; round < ROUNDS; round++) {
-    for (const t of targets) {
+    for (const t of targetsOf(round)) {
       const big = join(t.mnt, 'big.bin')
       await rm(big, { force: true })
       await cold(t)
@@ -139,25 +173,29 @@ try {
     }
   }
   clearInterval(probe)
-  const after = ourPids().reduce((s, p) => s + rssOf(p), 0)
+  const after = ours.pids().reduce((s, p) => s + rssOf(p), 0)
   const realPids: number[] = []
   for (const file of [...real.nodes.map(n => n.glusterdPidFile), ...real.volume('vol1').bricks.map(b => b.pidFile)]) {
     try { realPids.push(Number(readFileSync(file, 'utf8').trim())) } catch {}
   }
   const realRss = realPids.reduce((s, p) => s + rssOf(p), 0)
-  await rm(targets[1]!.mnt, { recursive: true, force: true })
+  await rm(realTarget.mnt, { recursive: true, force: true })
 
   console.log('')
   const rows: Row[] = [
-    ['sequential write 1 GiB (dd conv=fsync), MB/s', 'write'],
-    [`sequential read 1 GiB (dd, ${dropCaches ? 'caches dropped' : 'client remounted'}), MB/s`, 'read'],
+    [`sequential write ${BIG_MIB} MiB (dd conv=fsync), MB/s`, 'write'],
+    [`sequential read ${BIG_MIB} MiB (dd, ${dropCaches ? 'caches dropped' : 'client remounted'}), MB/s`, 'read'],
     ['4 KiB creates (fs.writeFile × 1000), files/s', 'creates'],
   ].map(([label, k]) => {
     const o = median(res[k!]!.ours)
     const r = median(res[k!]!.real)
-    return { workload: label!, 'real GlusterFS': fmtNum(r), ours: fmtNum(o), 'ours / real': fmtRatio(o / r), 'within 2×': o * 2 >= r ? 'yes' : 'NO' }
+    const b = median(res[k!]!.baseline)
+    return {
+      workload: label!, 'real GlusterFS': fmtNum(r), ours: fmtNum(o), 'ours / real': fmtRatio(o / r), 'within 2×': o * 2 >= r ? 'yes' : 'NO',
+      ...(baseline === undefined ? {} : { baseline: fmtNum(b), 'ours / baseline': fmtRatio(o / b), 'within 10%': o >= 0.9 * b ? 'yes' : 'NO' }),
+    }
   })
-  printTable(['workload', 'real GlusterFS', 'ours', 'ours / real', 'within 2×'], rows)
+  printTable(['workload', 'real GlusterFS', 'ours', 'ours / real', 'within 2×', ...(baseline === undefined ? [] : ['baseline', 'ours / baseline', 'within 10%'])], rows)
   console.log('')
   console.log(`our RSS (cluster process + 3 brick processes): peak ${(peak / 1048576).toFixed(0)} MiB, after ${(after / 1048576).toFixed(0)} MiB; ` +
     `real GlusterFS RSS (3 glusterd + 3 glusterfsd of vol1, incl. their other volumes): ${(realRss / 1048576).toFixed(0)} MiB`)

@@ -1,6 +1,6 @@
 // Issue 6 acceptance: one process per brick. SIGKILL one brick process during a FUSE `cp -a` of a
 // few thousand files: the copy completes (AFR writes to the two survivors and marks pending
-// counters on them by XATTROP). Restart the brick: it SIGNINs to our portmapper on a new port, the
+// counters on them by XATTROP). Restart the brick: it is registered with our portmapper on a new port, the
 // FUSE client reconnects (it retries every 3 s through PORTBYBRICK), and reads are correct although
 // the restarted brick misses what was written while it was down (no self-heal): AFR picks the good
 // copies from the pending xattrs that LOOKUP returns.

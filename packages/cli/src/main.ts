@@ -198,13 +198,19 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     .option('volume', { type: 'string', default: 'vol1', describe: 'volume name' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on and to put in volfiles' })
     .option('shard-block-size', { type: 'string', describe: 'shard files in blocks of this size (features.shard on): 4MB, 64MB …, or default (64MB)' })
-    .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' }),
+    .option('brick-processes', { type: 'boolean', default: false, describe: 'one process per brick' })
+    .option('auth-allow', { type: 'string', describe: 'addresses allowed (default 127.0.0.1,::1; * = any)' })
+    .option('auth-reject', { type: 'string', describe: 'addresses refused, even with credentials' })
+    .option('allow-insecure', { type: 'string', choices: ['on', 'off'], describe: 'off: refuse calls from source ports >= 1024' }),
   [['$0 cluster --replica 3 --dir /tmp/demo --port 24100', 'then: mount -t glusterfs 127.0.0.1:24100:/vol1 /mnt, or gluster-ts ls gluster://127.0.0.1:24100/vol1/']],
   async (s, a) => (await serving()).cluster(s, {
     dir: String(a.dir), replica: num(a.replica, '--replica'), distribute: num(a.distribute, '--distribute'),
     arbiter: a.arbiter !== undefined ? num(a.arbiter, '--arbiter') : undefined, port: num(a.port, '--port'),
     volume: String(a.volume), host: String(a.host), brickProcesses: a['brick-processes'] === true,
     shardBlockSize: a['shard-block-size'] !== undefined ? String(a['shard-block-size']) : undefined,
+    authAllow: a['auth-allow'] !== undefined ? String(a['auth-allow']) : undefined,
+    authReject: a['auth-reject'] !== undefined ? String(a['auth-reject']) : undefined,
+    allowInsecure: a['allow-insecure'] !== undefined ? a['allow-insecure'] === 'on' : undefined,
   }))
   return y
 }

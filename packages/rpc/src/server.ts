@@ -100,6 +100,13 @@ export interface RpcServerOptions {
    * `processRecordBudget`, shared by every RpcServer of the process (64 MiB).
    */
   recordBudget?: RecordBudget
+  /**
+   * GlusterFS's `rpc-auth-allow-insecure`: serve calls from TCP source ports >= 1024 (default
+   * true). false: such calls are answered MSG_DENIED / AUTH_ERROR (AUTH_REJECTEDCRED) before
+   * their handler, as rpcsvc does (after the program and procedure lookups, before the
+   * arguments are decoded). Unix-socket peers have no port and are always served.
+   */
+  allowInsecure?: boolean
 }
 
 export interface RpcServerStats {
@@ -183,6 +190,7 @@ export class RpcServer extends EventEmitter {
       maxConnections: count('maxConnections', opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
       maxConnectionsPerPeer: count('maxConnectionsPerPeer', opts.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER),
       recordBudget: opts.recordBudget ?? processRecordBudget,
+      allowInsecure: opts.allowInsecure ?? true,
     }
   }
 
@@ -373,6 +381,8 @@ export class ServerConnection extends EventEmitter implements GuardedConnection 
   readonly #outbox: Outbox
   readonly #ac = new AbortController()
   readonly #limits: Limits
+  /** refuse every call: the peer's source port is >= 1024 and the server does not allow that */
+  readonly #insecureRefused: boolean
   #inbox: Buffer[] = []
   /** handlers running that count toward maxInflightPerConnection, and parked ones */
   #inflight = 0
@@ -397,6 +407,7 @@ export class ServerConnection extends EventEmitter implements GuardedConnection 
     this.#decoder = new RecordDecoder({ maxRecordBytes: limits.maxRecordBytes })
     this.guard = new ConnectionGuard(this, { ...limits, stats: server.stats, needSweep: at => { server.needSweep(at) } })
     this.#outbox = new Outbox(socket, () => { this.#pump() }, this.guard.written)
+    this.#insecureRefused = !limits.allowInsecure && socket.remoteAddress !== undefined && (socket.remotePort ?? 0) >= 1024
     this.#socketClosed = new Promise(resolve => { socket.once('close', () => { resolve() }) })
     socket.on('data', this.#onData)
     socket.on('error', err => { this.#socketError = err })
@@ -590,6 +601,11 @@ export class ServerConnection extends EventEmitter implements GuardedConnection 
     const handler = proc !== undefined ? reg.handlers[proc.name] : undefined
     if (proc === undefined || handler === undefined) {
       this.#refuse(msg, t0, reg.program.name, proc?.name, accepted(msg, AcceptStat.PROC_UNAVAIL))
+      return
+    }
+    if (this.#insecureRefused) {
+      this.#refuse(msg, t0, reg.program.name, proc.name,
+        { xid: msg.xid, mtype: 1, reply_stat: 1, reject_stat: RejectStat.AUTH_ERROR, auth_stat: AuthStat.AUTH_REJECTEDCRED })
       return
     }
     let args: unknown

@@ -30,6 +30,8 @@ import { resolveLimits } from './limits.js'
 import type { BrickLimits, ResolvedLimits } from './limits.js'
 import { Listings } from './listing.js'
 import type { Listing, ListingHolder } from './listing.js'
+import { authenticate, authPeer, resolveAuthHosts } from './auth.js'
+import type { AuthConfig } from './auth.js'
 
 export interface BrickOptions {
   /** the directory holding the brick's files */
@@ -44,6 +46,12 @@ export interface BrickOptions {
   hostname?: string
   /** the arbiter of a replica set: keeps names and metadata, no file data */
   arbiter?: boolean
+  /**
+   * Who may SETVOLUME (auth.ts): the auth options glusterd writes into the brick volfile.
+   * Default `{ allow: '*' }` (any address, as `gluster volume create` gives; no credentials).
+   * `allowInsecure: false` also refuses every RPC call from a source port >= 1024.
+   */
+  auth?: AuthConfig
   store?: Omit<BrickStoreOptions, 'volumeId'>
   /** resource limits (docs/server.md "Limits") */
   limits?: BrickLimits
@@ -117,12 +125,13 @@ export class Brick {
       brickPath: opts.brickPath ?? dir,
       hostname: opts.hostname ?? os.hostname(),
       arbiter: opts.arbiter ?? false,
+      auth: opts.auth ?? { allow: '*' },
     }
     this.store = new BrickStore(dir, { ...opts.store, volumeId: opts.volumeId })
     this.limits = resolveLimits(opts.limits)
     this.backend = new Backend(dir, this.store, this.limits.processFds, { maxDirFds: this.limits.dirFdCache })
     this.listings = new Listings(this.limits.processListingBytes, this.limits.listingBytesPerClient)
-    this.rpc = new RpcServer()
+    this.rpc = new RpcServer({ allowInsecure: this.opts.auth.allowInsecure ?? true })
     this.rpc.register(FopProgram, this.#fopHandlers())
     this.rpc.register(DumpProgram, {
       DUMP: () => ({
@@ -168,7 +177,7 @@ export class Brick {
   // connections
   // -------------------------------------------------------------------------------------------
 
-  #setVolume (dict: Map<string, Buffer>, ctx: CallContext): { op_ret: number, op_errno: number, dict: Map<string, Buffer> } {
+  async #setVolume (dict: Map<string, Buffer>, ctx: CallContext): Promise<{ op_ret: number, op_errno: number, dict: Map<string, Buffer> }> {
     const fail = (errno: number, message: string): { op_ret: number, op_errno: number, dict: Map<string, Buffer> } =>
       ({ op_ret: -1, op_errno: errno, dict: flatDict({ ERROR: message, 'process-uuid': this.uuid }) })
     const sub = flatDictString(dict, 'remote-subvolume')
@@ -180,12 +189,20 @@ export class Brick {
     if (fv !== undefined && fv !== String(GLUSTER_FOP_PROGRAM)) return fail(22, 'version mismatch')
     const vid = flatDictString(dict, 'volume-id')
     if (vid !== undefined && vid !== '' && vid !== this.opts.volumeId) return fail(22, `volume-id mismatch: this brick serves ${this.opts.volumeId}`)
+    // gf_authenticate (auth.ts); a refusal carries what server-handshake.c has put in the reply by then
+    const auth = this.opts.auth
+    const verdict = authenticate(auth, this.opts.brickPath, dict, authPeer(ctx.connection.socket), { hosts: await resolveAuthHosts(auth) })
+    if (!verdict.ok) {
+      return { op_ret: -1, op_errno: verdict.errno, dict: flatDict({ ERROR: verdict.message, 'volume-id': this.opts.volumeId, child_up: '1' }) }
+    }
+    if (ctx.connection.closed) return fail(107, 'connection closed')
     if (!this.#clients.has(ctx.connection)) {
       this.#clients.set(ctx.connection, { id: `c${++this.#clientSeq}`, processUuid: puid, fds: new Map(), nextFd: 0n })
     }
     return {
       op_ret: 0,
-      op_errno: 0,
+      // server-handshake.c starts op_errno at EINVAL and never clears it on success (a real brick sends 22)
+      op_errno: 22,
       dict: flatDict({
         'transport-ptr': String(this.#clientSeq),
         'clnt-lk-version': '0',

@@ -1,9 +1,14 @@
 // gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]
+//                    [--auth-allow LIST] [--auth-reject LIST] [--allow-insecure on|off]
 // Starts glusterd and the bricks of one volume (in this process, or with --brick-processes each
 // brick in its own process), prints where to mount from, and stops cleanly on SIGINT/SIGTERM.
-// SIGUSR2 restarts bricks whose process died (each signs in to the portmapper on a new port).
+// SIGUSR2 restarts bricks whose process died (each registers with the portmapper on a new port).
 import { parseArgs } from 'node:util'
 import { startCluster } from './cluster.js'
+import { parseBoolean } from './auth.js'
+
+const USAGE = 'usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]\n' +
+  '                          [--auth-allow LIST] [--auth-reject LIST] [--allow-insecure on|off]\n'
 
 export async function main (argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
@@ -18,12 +23,21 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
       distribute: { type: 'string', default: '1' },
       'shard-block-size': { type: 'string' },
       'brick-processes': { type: 'boolean', default: false },
+      'auth-allow': { type: 'string' },
+      'auth-reject': { type: 'string' },
+      'allow-insecure': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help === true || values.dir === undefined) {
-    process.stdout.write('usage: gluster-ts-cluster --replica N --dir DIR --port P [--volume NAME] [--host H] [--arbiter 1] [--distribute K] [--shard-block-size 4MB] [--brick-processes]\n')
+    process.stdout.write(USAGE)
     process.exitCode = values.help === true ? 0 : 2
+    return
+  }
+  const insecure = values['allow-insecure'] !== undefined ? parseBoolean(values['allow-insecure']) : undefined
+  if (values['allow-insecure'] !== undefined && insecure === undefined) {
+    process.stderr.write(`--allow-insecure ${values['allow-insecure']}: use on or off\n${USAGE}`)
+    process.exitCode = 2
     return
   }
   const cluster = await startCluster({
@@ -36,6 +50,9 @@ export async function main (argv: string[] = process.argv.slice(2)): Promise<voi
     brickProcesses: values['brick-processes'],
     ...(values.arbiter !== undefined ? { arbiter: Number(values.arbiter) } : {}),
     ...(values['shard-block-size'] !== undefined ? { shardBlockSize: values['shard-block-size'] } : {}),
+    ...(values['auth-allow'] !== undefined ? { authAllow: values['auth-allow'] } : {}),
+    ...(values['auth-reject'] !== undefined ? { authReject: values['auth-reject'] } : {}),
+    ...(insecure !== undefined ? { allowInsecure: insecure } : {}),
   })
   process.stdout.write(`volume ${cluster.volume.name}\nvolfile-server ${cluster.volfileServer}\n` +
     `mount: glusterfs --volfile-server=${cluster.host} --volfile-server-port=${cluster.port} --volfile-id=${cluster.volume.name} MOUNTPOINT\n`)

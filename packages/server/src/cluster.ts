@@ -1,7 +1,13 @@
 // An embedded cluster for tests, demos and `gluster-ts-cluster`: one glusterd and the bricks of
 // one volume, all data under one directory. Bricks run in this process, or (brickProcesses)
-// each in its own child process that SIGNINs to our glusterd's portmapper, like glusterfsd. The volume definition is kept
-// in `<dir>/cluster.json`, so a restart serves the same volume (same id, same bricks).
+// each in its own child process whose port we register with our glusterd's portmapper (what
+// glusterfsd's SIGNIN does). The volume definition is kept in `<dir>/cluster.json`, so a restart
+// serves the same volume (same id, same bricks, same credentials).
+//
+// Authentication (auth.ts, docs/server.md "Security model"): every brick checks SETVOLUME against
+// the volume's auth.allow / auth.reject and its generated username/password, which glusterd puts
+// in the volfile it serves to callers on this host only. The embedded default for auth.allow is
+// loopback only (LOOPBACK_AUTH_ALLOW), not GlusterFS's `*`: remote clients need `authAllow`.
 import fs from 'node:fs'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
@@ -9,8 +15,11 @@ import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Brick } from './brick.js'
 import { Glusterd } from './glusterd.js'
-import { newVolumeConfig, isArbiterBrick, validateVolume } from './volfile.js'
+import { newVolumeConfig, isArbiterBrick, validateVolume, addCredentials, brickAuth } from './volfile.js'
 import type { VolumeConfig } from './volfile.js'
+
+/** auth.allow of the embedded cluster when neither the caller nor cluster.json sets one */
+export const LOOPBACK_AUTH_ALLOW = '127.0.0.1,::1'
 
 export interface StartClusterOptions {
   /** where bricks and cluster.json live (created when absent) */
@@ -35,10 +44,25 @@ export interface StartClusterOptions {
   /** also serve glusterd on this unix socket */
   unixSocket?: string
   /**
-   * Run each brick in its own child process (brick-main) that registers its port with glusterd
-   * by portmap SIGNIN; the brick can then be SIGKILLed alone (`brickPid(i)`) and restarted.
+   * Run each brick in its own child process (brick-main) whose port is registered with glusterd
+   * (as SIGNIN would); the brick can then be SIGKILLed alone (`brickPid(i)`) and restarted.
    */
   brickProcesses?: boolean
+  /**
+   * The volume's `auth.allow` for this run: comma-separated addresses, globs (`10.0.0.*`),
+   * networks (`10.0.0.0/24`), host names, `!` to negate one; `*` = any address. Default: the
+   * volume's own option in cluster.json, else LOOPBACK_AUTH_ALLOW. Clients on this host that
+   * fetched the trusted volfile are accepted by their credentials whatever this says.
+   */
+  authAllow?: string
+  /** The volume's `auth.reject` for this run (same syntax); a match is refused even with credentials. */
+  authReject?: string
+  /**
+   * `server.allow-insecure` of the volume and glusterd's `rpc-auth-allow-insecure` for this
+   * run: false refuses every call from a TCP source port >= 1024. Default: cluster.json's
+   * `server.allow-insecure`, else true (as real bricks and Debian's glusterd).
+   */
+  allowInsecure?: boolean
 }
 
 export interface Cluster {
@@ -76,6 +100,7 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
   let conf: ClusterFile = { version: 1, volumes: [] }
   if (fs.existsSync(file)) conf = JSON.parse(fs.readFileSync(file, 'utf8')) as ClusterFile
   let volume = conf.volumes.find(v => v.name === name)
+  let changed = false
   if (volume === undefined) {
     const replica = opts.replica ?? 3
     const count = replica * (opts.distribute ?? 1)
@@ -83,16 +108,25 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     const shard = opts.shardBlockSize === undefined ? {} : { shard: opts.shardBlockSize === 'default' ? {} : { blockSize: opts.shardBlockSize } }
     volume = newVolumeConfig({ name, replica, ...(opts.arbiter !== undefined ? { arbiter: opts.arbiter } : {}), bricks, ...shard })
     conf.volumes.push(volume)
-    const tmp = `${file}.tmp`
-    fs.writeFileSync(tmp, JSON.stringify(conf, null, 2) + '\n')
-    fs.renameSync(tmp, file)
+    changed = true
   } else if ((opts.replica !== undefined && opts.replica !== volume.replica)) {
     throw new Error(`${file}: volume ${name} is replica ${volume.replica}, not ${opts.replica}`)
+  } else {
+    // cluster.json from before volumes had credentials: make them once, as volume create does
+    changed = addCredentials(volume)
   }
   validateVolume(volume)
-  const vol = volume
+  if (changed) {
+    const tmp = `${file}.tmp`
+    fs.writeFileSync(tmp, JSON.stringify(conf, null, 2) + '\n', { mode: 0o600 })
+    fs.renameSync(tmp, file)
+  }
+  // this run's options over the saved ones (not saved: what you pass is what this run does)
+  const vol = runVolume(volume, opts)
   const bricks: Array<Brick | undefined> = vol.bricks.map(() => undefined)
-  const glusterd = new Glusterd({ volumes: [vol] })
+  const auth = brickAuth(vol)
+  // one switch for the bricks' and glusterd's source-port rule
+  const glusterd = new Glusterd({ volumes: [vol], allowInsecure: auth.allowInsecure ?? true })
 
   const procs: Array<{ proc: ChildProcess, port: number } | undefined> = vol.bricks.map(() => undefined)
   const startBrickProcess = async (i: number): Promise<void> => {
@@ -101,9 +135,12 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     const here = fileURLToPath(import.meta.url)
     const main = path.join(path.dirname(here), `brick-main${path.extname(here)}`)
     const args = [...process.execArgv, main, '--dir', b.path, '--volume', vol.name, '--volume-id', vol.id,
-      '--glusterd', `${host.includes(':') ? `[${host}]` : host}:${glusterd.port!}`, '--host', host, '--port', String(b.port ?? 0)]
+      '--host', host, '--port', String(b.port ?? 0)]
     if (isArbiterBrick(vol, i)) args.push('--arbiter')
     const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+    // the auth config (with the volume's password) goes over the pipe, not on the command line
+    proc.stdin!.on('error', () => {})
+    proc.stdin!.write(JSON.stringify({ auth }) + '\n')
     const port = await new Promise<number>((resolve, reject) => {
       let out = ''
       const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`brick ${i} did not start within 90 s: ${out}`)) }, 90_000)
@@ -116,9 +153,11 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     })
     const entry = { proc, port }
     procs[i] = entry
+    // only our child can have told us this port (its stdout is our pipe): register it
+    glusterd.registerBrick(b.path, port)
     proc.once('exit', () => {
       if (procs[i] === entry) procs[i] = undefined
-      // a killed brick never sends SIGNOUT: forget its port (unless a new process signed in)
+      // forget its port (unless a new process registered since)
       glusterd.unregisterBrick(b.path, port)
     })
   }
@@ -138,7 +177,7 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     if (opts.brickProcesses === true) return startBrickProcess(i)
     if (bricks[i] !== undefined) return
     const b = vol.bricks[i]!
-    const brick = new Brick({ dir: b.path, volume: vol.name, volumeId: vol.id, arbiter: isArbiterBrick(vol, i) })
+    const brick = new Brick({ dir: b.path, volume: vol.name, volumeId: vol.id, arbiter: isArbiterBrick(vol, i), auth })
     try {
       await brick.listen(b.port ?? 0, host)
     } catch (err) {
@@ -160,7 +199,6 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
 
   try {
     if (opts.brickProcesses === true) {
-      // the bricks sign in to glusterd, so it listens first
       await glusterd.listen(opts.port ?? 0, host)
       await Promise.all(vol.bricks.map((_, i) => startBrick(i)))
     } else {
@@ -192,4 +230,15 @@ export async function startCluster (opts: StartClusterOptions): Promise<Cluster>
     brickPort: i => procs[i]?.port ?? bricks[i]?.port,
     [Symbol.asyncDispose]: close,
   }
+}
+
+/** The volume as this run serves it: the caller's auth options over the saved ones, loopback by default. */
+function runVolume (saved: VolumeConfig, opts: StartClusterOptions): VolumeConfig {
+  const options = { ...saved.options }
+  options['auth.allow'] = opts.authAllow ?? options['auth.allow'] ?? LOOPBACK_AUTH_ALLOW
+  if (opts.authReject !== undefined) options['auth.reject'] = opts.authReject
+  if (opts.allowInsecure !== undefined) options['server.allow-insecure'] = opts.allowInsecure ? 'on' : 'off'
+  const v = { ...saved, options }
+  validateVolume(v)
+  return v
 }

@@ -2,6 +2,11 @@
 // glusterd from a brick), the handshake program's GETSPEC and GET_VOLUME_INFO, the portmapper
 // (PORTBYBRICK, BRICKBYPORT, SIGNIN, SIGNOUT), and FETCHSPEC callbacks to every client that
 // fetched a volfile when a volume changes (gluster-wire.md §9.4, §9.5, §11.2).
+// GETSPEC gives the trusted volfile (with the volume's credentials) only to callers on this host,
+// as glusterd decides it (auth.ts isTrustedCaller). Bricks are registered in-process
+// (registerBrick) by whoever started them: portmap SIGNIN/SIGNOUT over RPC, which real glusterd
+// takes from anyone who can reach it, are refused with EPERM, so nobody can point clients at
+// their own port or unregister a brick.
 import {
   RpcServer, DumpProgram, HandshakeProgram, PortmapProgram, CallbackProgram,
   GLUSTER_DUMP_PROGRAM, GLUSTER_DUMP_VERSION, GLUSTER_HNDSK_PROGRAM, GLUSTER_HNDSK_VERSION,
@@ -10,30 +15,40 @@ import {
 import type { ServerConnection } from '@gluster-ts/rpc'
 import { clientVolfile, validateVolume } from './volfile.js'
 import type { VolumeConfig } from './volfile.js'
+import { authPeer, isTrustedCaller } from './auth.js'
 
 export interface GlusterdOptions {
   volumes?: VolumeConfig[]
+  /**
+   * glusterd.vol's `rpc-auth-allow-insecure`: calls from TCP source ports >= 1024 are served
+   * (default true, as Debian's glusterd.vol has no such option). false: they are answered
+   * MSG_DENIED / AUTH_ERROR before any handler.
+   */
+  allowInsecure?: boolean
 }
 
 const MAX_KEY_BYTES = 255
+const EPERM = 1
 
 export class Glusterd {
   readonly rpc: RpcServer
   /** extra listeners (a unix socket next to TCP) */
   readonly #extra: RpcServer[] = []
   readonly #volumes = new Map<string, VolumeConfig>()
-  /** brick path → port, from the bricks we run and from SIGNIN */
+  /** brick path → port, registered by whoever started the brick (registerBrick) */
   readonly #ports = new Map<string, number>()
   /** connections that fetched a volfile, and which volume: they get FETCHSPEC */
   readonly #watchers = new Map<ServerConnection, string>()
+  readonly #allowInsecure: boolean
 
   constructor (opts: GlusterdOptions = {}) {
     for (const v of opts.volumes ?? []) this.setVolume(v, { notify: false })
+    this.#allowInsecure = opts.allowInsecure ?? true
     this.rpc = this.#makeServer()
   }
 
   #makeServer (): RpcServer {
-    const rpc = new RpcServer()
+    const rpc = new RpcServer({ allowInsecure: this.#allowInsecure })
     rpc.register(DumpProgram, {
       DUMP: () => ({
         gfs_id: 0n, op_ret: 0, op_errno: 0,
@@ -47,7 +62,7 @@ export class Glusterd {
     })
     rpc.register(HandshakeProgram, {
       GETSPEC: (args, ctx) => {
-        const r = this.getSpec(args.key)
+        const r = this.getSpec(args.key, { trusted: isTrustedCaller(authPeer(ctx.connection.socket)) })
         if (r === undefined) return { op_ret: -1, op_errno: 2, spec: '', xdata: new Map() }
         this.#watch(ctx.connection, r.volume)
         const spec = r.spec
@@ -71,14 +86,9 @@ export class Glusterd {
         for (const [brick, port] of this.#ports) if (port === args.port) return { op_ret: 0, op_errno: 0, status: 0, brick }
         return { op_ret: -1, op_errno: 0, status: 0, brick: '' }
       },
-      SIGNIN: args => {
-        this.#ports.set(args.brick, args.port)
-        return { op_ret: 0, op_errno: 0 }
-      },
-      SIGNOUT: args => {
-        if (this.#ports.get(args.brick) === args.port || args.port === 0) this.#ports.delete(args.brick)
-        return { op_ret: 0, op_errno: 0 }
-      },
+      // our bricks are registered by the process that started them (registerBrick)
+      SIGNIN: () => ({ op_ret: -1, op_errno: EPERM }),
+      SIGNOUT: () => ({ op_ret: -1, op_errno: EPERM }),
     })
     return rpc
   }
@@ -99,15 +109,16 @@ export class Glusterd {
 
   /**
    * The volfile for a GETSPEC key: "vol1", "/vol1" or "vol1.tcp-fuse"-like keys (the name up
-   * to the first '.'). Undefined for unknown volumes.
+   * to the first '.'). Undefined for unknown volumes. `trusted`: the trusted volfile (with the
+   * volume's username/password), which GETSPEC gives to callers on this host only.
    */
-  getSpec (key: string): { volume: string, spec: string } | undefined {
+  getSpec (key: string, opts: { trusted?: boolean } = {}): { volume: string, spec: string } | undefined {
     if (Buffer.byteLength(key) >= MAX_KEY_BYTES) return undefined
     const name = key.replace(/^\/+/, '').split('.')[0] ?? ''
     const v = this.#volumes.get(name)
     if (v === undefined) return undefined
     const port = this.rpc.port
-    return { volume: name, spec: clientVolfile(v, port !== undefined ? { glusterdPort: port } : {}) }
+    return { volume: name, spec: clientVolfile(v, { ...(port !== undefined ? { glusterdPort: port } : {}), trusted: opts.trusted === true }) }
   }
 
   /** Add or replace a volume; clients that fetched its volfile get FETCHSPEC (unless notify false). */
@@ -124,7 +135,7 @@ export class Glusterd {
     this.setVolume({ ...v, options: { ...v.options, [key]: value } })
   }
 
-  /** Record where a brick listens (what SIGNIN does for a separate brick process). */
+  /** Record where a brick listens (what SIGNIN does for real glusterd; only the brick's starter may call it). */
   registerBrick (brickPath: string, port: number): void { this.#ports.set(brickPath, port) }
   /** Forget a brick's port (only if it is still `port`, when given). */
   unregisterBrick (brickPath: string, port?: number): void {

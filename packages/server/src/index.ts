@@ -16,7 +16,11 @@ export { InodeLocks, EntryLocks, PosixLocks, lockRange, RDLCK, WRLCK, UNLCK } fr
 export type { LockOwner, RangeLock, EntryLock } from './locks.js'
 export { Glusterd } from './glusterd.js'
 export type { GlusterdOptions } from './glusterd.js'
-export { clientVolfile, newVolumeConfig, validateVolume, isArbiterBrick } from './volfile.js'
+export { clientVolfile, newVolumeConfig, validateVolume, isArbiterBrick, brickAuth, addCredentials, DEFAULT_AUTH_ALLOW } from './volfile.js'
 export type { VolumeConfig, BrickConfig } from './volfile.js'
-export { startCluster } from './cluster.js'
+export { startCluster, LOOPBACK_AUTH_ALLOW } from './cluster.js'
 export type { StartClusterOptions, Cluster } from './cluster.js'
+export {
+  authenticate, addrAuth, loginAuth, authPeer, fnmatch, isTrustedCaller, authHostNames, resolveAuthHosts, validateAuthList, parseBoolean,
+} from './auth.js'
+export type { AuthConfig, AuthPeer, AuthDecision, AuthResult, AuthenticateOptions } from './auth.js'

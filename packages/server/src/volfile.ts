@@ -2,6 +2,11 @@
 // 10.3 prints them (gluster-cluster.md §1.2–§1.6; captures/volfiles/vol1.tcp-fuse.vol): leaves
 // first, four-space indent, options in reverse order of being set, a blank line between volumes.
 import { randomUUID } from 'node:crypto'
+import { parseBoolean, validateAuthList } from './auth.js'
+import type { AuthConfig } from './auth.js'
+
+/** `auth.allow` when a volume does not set it: what `gluster volume create` gives */
+export const DEFAULT_AUTH_ALLOW = '*'
 
 export interface BrickConfig {
   /** host the brick listens on, as clients reach it ("127.0.0.1") */
@@ -22,7 +27,10 @@ export interface VolumeConfig {
   arbiter?: number
   /** bricks in volume order; replica sets are consecutive groups of `replica` */
   bricks: BrickConfig[]
-  /** client-side option overrides: `ping-timeout` (default 42) */
+  /**
+   * Volume options by their `gluster volume set` names: `ping-timeout` (clients, default 42),
+   * `auth.allow` (default `*`), `auth.reject`, `server.allow-insecure` (default on) for the bricks.
+   */
   options?: Record<string, string>
   /**
    * features.shard on: files stored as a base file and `/.shard` blocks by the clients' shard
@@ -30,6 +38,12 @@ export interface VolumeConfig {
    * default (64MB), and no option line, as glusterd writes it.
    */
   shard?: { blockSize?: string }
+  /**
+   * The volume's auth.login credentials, two UUIDs made once when the volume is created (as
+   * `gluster volume create` does); written into the trusted client volfile only.
+   */
+  username?: string
+  password?: string
 }
 
 /** One xlator of a volfile: options are given in the order they are printed. */
@@ -39,8 +53,26 @@ export function newVolumeConfig (o: { name: string, replica: number, arbiter?: n
   const v: VolumeConfig = { name: o.name, id: o.id ?? randomUUID(), replica: o.replica, bricks: o.bricks }
   if (o.arbiter !== undefined && o.arbiter > 0) v.arbiter = o.arbiter
   if (o.shard !== undefined) v.shard = o.shard
+  addCredentials(v)
   validateVolume(v)
   return v
+}
+
+/** Give a volume its username/password when it has none (volumes saved before they existed). Returns whether it did. */
+export function addCredentials (v: VolumeConfig): boolean {
+  if (v.username !== undefined && v.password !== undefined) return false
+  v.username = randomUUID()
+  v.password = randomUUID()
+  return true
+}
+
+/** The auth options glusterd would write into each brick volfile of `v` (gluster-shard-tls-auth.md §3.1). */
+export function brickAuth (v: VolumeConfig): AuthConfig {
+  const o = v.options ?? {}
+  const cfg: AuthConfig = { allow: o['auth.allow'] ?? DEFAULT_AUTH_ALLOW, allowInsecure: parseBoolean(o['server.allow-insecure'] ?? 'on') ?? true }
+  if (o['auth.reject'] !== undefined) cfg.reject = o['auth.reject']
+  if (v.username !== undefined && v.password !== undefined) cfg.login = { username: v.username, password: v.password }
+  return cfg
 }
 
 /** Throws when the volume cannot exist (bad name, brick count not a multiple of replica …). */
@@ -55,6 +87,17 @@ export function validateVolume (v: VolumeConfig): void {
   if (bs !== undefined) {
     const n = sizeBytes(bs)
     if (n === undefined || n < 4 * 2 ** 20 || n > 4 * 2 ** 40) throw new Error(`volume ${v.name}: shard block size ${JSON.stringify(bs)} must be a size from 4MB to 4TB`)
+  }
+  for (const key of ['auth.allow', 'auth.reject'] as const) {
+    const list = v.options?.[key]
+    if (list !== undefined) validateAuthList(`volume ${v.name}: ${key}`, list)
+  }
+  const insecure = v.options?.['server.allow-insecure']
+  if (insecure !== undefined && parseBoolean(insecure) === undefined) throw new Error(`volume ${v.name}: server.allow-insecure ${JSON.stringify(insecure)}: use on or off`)
+  // credentials go into volfiles as `option username X`: one printable word each
+  for (const key of ['username', 'password'] as const) {
+    const val = v[key]
+    if (val !== undefined && !/^[\x21-\x7e]{1,255}$/.test(val)) throw new Error(`volume ${v.name}: ${key} must be 1-255 printable characters without spaces`)
   }
   const seen = new Set<string>()
   for (const b of v.bricks) {
@@ -79,9 +122,11 @@ export function isArbiterBrick (v: VolumeConfig, index: number): boolean {
 /**
  * The client volfile (`<vol>.tcp-fuse.vol`). `glusterdPort`, when not 24007, is written as
  * `remote-port` of every protocol/client, so clients ask *our* glusterd's portmapper for the
- * brick port (and again after a brick restarts on another port).
+ * brick port (and again after a brick restarts on another port). `trusted` gives
+ * `trusted-<vol>.tcp-fuse.vol`: the same plus the volume's `username`/`password` on every
+ * protocol/client (captures/volfiles/vol1.trusted-tcp-fuse.vol), for callers glusterd trusts.
  */
-export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number } = {}): string {
+export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number, trusted?: boolean } = {}): string {
   const xl: Xlator[] = []
   const clients = v.bricks.map((b, i): string => {
     const name = `${v.name}-client-${i}`
@@ -93,10 +138,15 @@ export function clientVolfile (v: VolumeConfig, opts: { glusterdPort?: number } 
       ['transport.socket.keepalive-time', '20'],
       ['transport.tcp-user-timeout', '0'],
       ['transport.socket.ssl-enabled', 'off'],
+    ]
+    if (opts.trusted === true && v.username !== undefined && v.password !== undefined) {
+      options.push(['password', v.password], ['username', v.username])
+    }
+    options.push(
       ['transport.address-family', 'inet'],
       ['transport-type', 'tcp'],
       ['remote-subvolume', b.path],
-    ]
+    )
     if (opts.glusterdPort !== undefined && opts.glusterdPort !== 24007) options.push(['remote-port', String(opts.glusterdPort)])
     options.push(['remote-host', b.host], ['ping-timeout', v.options?.['ping-timeout'] ?? '42'])
     xl.push({ name, type: 'protocol/client', options, subvolumes: [] })

@@ -215,7 +215,7 @@ export class BrickClient extends EventEmitter<BrickEvents> {
       c = await RpcClient.connect(`${host}:${port}`, { cred: cred2, timeoutMs: 0, connectTimeoutMs: timeoutMs, signal: t, firstXid: this.#nextXid, peer: this.label, ...bind })
       let progs
       try {
-        progs = await dump(c, { signal: t, timeoutMs })
+        progs = await dump(c, { signal: t, timeoutMs }).catch((err: unknown) => { throw this.#portRefused(err) })
         // remote-port named a glusterd (as FUSE clients allow): ask it for the brick's port
         if (isGlusterd(progs) && hop === 0) {
           port = await portByBrick(c, this.spec.brickPath, { signal: t, timeoutMs })
@@ -252,13 +252,7 @@ export class BrickClient extends EventEmitter<BrickEvents> {
       try {
         r = await setVolume(c, sv)
       } catch (err) {
-        if (err instanceof GlusterError && err.code === 'EGLUSTER_AUTH' && this.#o.privilegedPort !== true) {
-          const e = new GlusterError('EGLUSTER_PRIVILEGED_PORT',
-            `${this.label} refused the client (${err.message}); if the volume has server.allow-insecure off, connect with privilegedPort: true as root`,
-            { brick: this.label, syscall: 'SETVOLUME' }, { cause: err })
-          throw e
-        }
-        throw err
+        throw this.#setVolumeRefused(err)
       }
       if (!r.childUp) throw new GlusterError('ENOTCONN', `${this.label}: brick reports child_up 0 (its storage is not up)`, { brick: this.label })
       if (r.volumeId !== undefined) this.volumeId = r.volumeId
@@ -267,6 +261,30 @@ export class BrickClient extends EventEmitter<BrickEvents> {
       c.destroy()
       throw err
     }
+  }
+
+  /**
+   * A brick answering MSG_DENIED/AUTH_ERROR to our first call (DUMP) refuses our source port: its
+   * rpc-auth-allow-insecure is off (GlusterFS refuses every call from port >= 1024 then).
+   */
+  #portRefused (err: unknown): unknown {
+    if (!(err instanceof GlusterError) || err.code !== 'EGLUSTER_AUTH' || this.#o.privilegedPort === true) return err
+    return new GlusterError('EGLUSTER_PRIVILEGED_PORT',
+      `brick ${this.label} refused our unprivileged source port (${err.message}); the volume has server.allow-insecure off: connect with privilegedPort: true as root`,
+      { brick: this.label, syscall: 'DUMP' }, { cause: err })
+  }
+
+  /**
+   * SETVOLUME answered EACCES: the brick's auth refused us. It does not say which rule (address,
+   * credentials or source port), so the message names all three.
+   */
+  #setVolumeRefused (err: unknown): unknown {
+    if (!(err instanceof GlusterError) || err.code !== 'EGLUSTER_AUTH') return err
+    const port = this.#o.privilegedPort === true ? '' : ', or an unprivileged source port with server.allow-insecure off'
+    return new GlusterError('EGLUSTER_AUTH',
+      `brick ${this.label} refused the client at SETVOLUME (${err.message}): our address is refused by the volume's ` +
+      `auth.allow/auth.reject and the volfile has no valid username/password, or the username/password is wrong${port}`,
+      { brick: this.label, syscall: 'SETVOLUME', errno: 13 }, { cause: err })
   }
 
   // ---- keep-alive: one PING per ping-timeout; an unanswered one drops the connection ----

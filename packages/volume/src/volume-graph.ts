@@ -126,7 +126,12 @@ export class VolumeGraph {
   async #waitForBricks (top: Layer, bricks: Map<string, BrickClient>, signal?: AbortSignal): Promise<void> {
     const timeoutMs = this.#o.bricksTimeoutMs ?? this.#o.connectTimeoutMs ?? 5000
     const all = [...bricks.values()]
-    const ready = (): boolean => all.every(b => b.up) || (top.ready() && all.every(b => b.up || b.failures > 0))
+    const ready = (): boolean => {
+      if (all.every(b => b.up)) return true
+      const tried = all.every(b => b.up || b.failures > 0)
+      // a brick that refused us will refuse again: like the FUSE client on AUTH_FAILED, give up
+      return tried && (top.ready() || all.some(b => !b.up && refusedUs(b.lastError)))
+    }
     if (!ready()) {
       await new Promise<void>(resolve => {
         const done = (): void => {
@@ -143,6 +148,12 @@ export class VolumeGraph {
     }
     if (signal?.aborted === true) throw signal.reason
     if (!top.ready()) {
+      // refused by the bricks' auth: say so with their code and name the first brick that refused
+      const refused = all.find(b => !b.up && refusedUs(b.lastError))
+      if (refused !== undefined) {
+        const e = refused.lastError as GlusterError
+        throw new GlusterError(e.code, `volume ${this.#o.volume}: bricks refused the client: ${top.whyNot()}`, { syscall: 'connect', path: this.#o.volume, brick: refused.label }, { cause: e })
+      }
       throw new GlusterError('EGLUSTER_NO_QUORUM', `volume ${this.#o.volume}: not enough bricks within ${timeoutMs} ms: ${top.whyNot()}`, { syscall: 'connect', path: this.#o.volume })
     }
   }
@@ -223,4 +234,9 @@ export class VolumeGraph {
       m?.close({ timeoutMs: 1000 }),
     ])
   }
+}
+
+/** A brick's auth said no (SETVOLUME EACCES, or our source port refused). */
+function refusedUs (err: Error | undefined): boolean {
+  return err instanceof GlusterError && (err.code === 'EGLUSTER_AUTH' || err.code === 'EGLUSTER_PRIVILEGED_PORT')
 }

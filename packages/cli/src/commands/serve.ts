@@ -125,6 +125,9 @@ export interface ClusterOptions {
   brickProcesses: boolean
   /** features.shard on with this block size ('4MB'; 'default': 64MB) */
   shardBlockSize?: string | undefined
+  authAllow?: string | undefined
+  authReject?: string | undefined
+  allowInsecure?: boolean | undefined
 }
 
 /** The embedded cluster; prints what packages/server's gluster-ts-cluster prints, stops on Ctrl-C. */
@@ -144,6 +147,9 @@ export async function cluster (s: Session, o: ClusterOptions): Promise<number> {
       dir: o.dir, replica: o.replica, distribute: o.distribute, port: o.port, volume: o.volume, host: o.host,
       brickProcesses: o.brickProcesses, ...(o.arbiter !== undefined ? { arbiter: o.arbiter } : {}),
       ...(o.shardBlockSize !== undefined ? { shardBlockSize: o.shardBlockSize } : {}),
+      ...(o.authAllow !== undefined ? { authAllow: o.authAllow } : {}),
+      ...(o.authReject !== undefined ? { authReject: o.authReject } : {}),
+      ...(o.allowInsecure !== undefined ? { allowInsecure: o.allowInsecure } : {}),
     })
     s.out(`volume ${c.volume.name}\nvolfile-server ${c.volfileServer}\nurl gluster://${c.volfileServer}/${c.volume.name}/\n` +
       `mount: glusterfs --volfile-server=${c.host} --volfile-server-port=${c.port} --volfile-id=${c.volume.name} MOUNTPOINT\n`)

@@ -12,8 +12,14 @@ export async function cluster (t: Test, replica = 1): Promise<Cluster> {
   return c
 }
 
+/** What attach() needs of a running cluster: startCluster()'s Cluster, or what the built CLI printed. */
+export interface AttachTarget {
+  volfileServer: string
+  volume: { name: string, bricks: ReadonlyArray<{ path: string }> }
+}
+
 /** A client attached (SETVOLUME) to brick `i`. */
-export async function attach (t: Test, c: Cluster, i = 0): Promise<RpcClient> {
+export async function attach (t: Test, c: AttachTarget, i = 0): Promise<RpcClient> {
   const mgmt = await RpcClient.connect(c.volfileServer, { cred: glusterfsV3Cred({ pid: 1 }) })
   const port = await portByBrick(mgmt, c.volume.bricks[i]!.path)
   mgmt.destroy()

@@ -1,10 +1,10 @@
-// startCluster({ brickProcesses: true }): each brick in its own process, signed in to glusterd's
-// portmapper; a SIGKILLed brick is forgotten by the portmapper, a restarted one signs in anew.
+// startCluster({ brickProcesses: true }): each brick in its own process, registered with glusterd's
+// portmapper; a SIGKILLed brick is forgotten by the portmapper, a restarted one is registered anew.
 import t from 'tap'
 import { RpcClient, FopProgram, glusterfsV3Cred, portByBrick, setVolume, ROOT_GFID } from '@gluster-ts/rpc'
 import { startCluster } from '@gluster-ts/server'
 
-t.test('brick processes: SIGNIN, SIGKILL, restart on a new port', async t => {
+t.test('brick processes: registered, SIGKILL, restart on a new port', async t => {
   const c = await startCluster({ dir: t.testdir(), replica: 3, port: 0, brickProcesses: true })
   t.teardown(() => c.close())
   const mgmt = await RpcClient.connect(c.volfileServer, { cred: glusterfsV3Cred({ pid: 1 }) })

@@ -81,6 +81,9 @@ export function fops (c: RpcClient, cred?: Cred) {
     async readdir (gfid: Buffer, fd: bigint, size = 65536, offset = 0n) {
       return c.call(FopProgram.procs.READDIR, { gfid, fd, offset, size, xdata: null }, o)
     },
+    async setxattr (gfid: Buffer, xattrs: Record<string, Buffer>, flags = 0) {
+      return c.call(FopProgram.procs.SETXATTR, { gfid, flags, dict: gfxDict(xattrs), xdata: null }, o)
+    },
     async access (gfid: Buffer, mask: number) { return c.call(FopProgram.procs.ACCESS, { gfid, mask, xdata: null }, o) },
   }
 }

@@ -5,40 +5,12 @@
 // glusterd. The child's counters are out of reach: what is checked is what a peer sees (which
 // connections the server closes, who is still served) and that the process is still there.
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { DEFAULT_SERVER_MAX_RECORD_BYTES, DEFAULT_PARTIAL_RECORD_BUDGET_BYTES, DEFAULT_MAX_CONNECTIONS_PER_PEER } from '@gluster-ts/rpc'
 import { MiB, legitClients, raw, recordStart, statFlood, waitFor } from './rpc-attackers.js'
+import { startBuilt, needsBuild, rssMiB } from './built-cluster.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..')
-const BIN = path.join(ROOT, 'packages/cli/bin/gluster-ts.js')
-const built = existsSync(path.join(ROOT, 'packages/cli/dist/main.js')) && existsSync(path.join(ROOT, 'packages/server/dist/cluster.js'))
-
-function rssMiB (pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? NaN : Math.round(Number(m[1]) / 1024)
-}
-
-t.test('attacks on the built `gluster-ts cluster`: the attackers lose, a well-behaved client is served', { skip: built ? false : 'packages/*/dist missing: run `pnpm build` first' }, async t => {
-  const proc = spawn(process.execPath, [BIN, 'cluster', '--replica', '1', '--dir', t.testdir(), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  proc.stdout.on('data', (d: Buffer) => { out += d.toString() })
-  proc.stderr.on('data', (d: Buffer) => { err += d.toString() })
-  const exited = new Promise<number | null>(resolve => proc.once('close', code => { resolve(code) }))
-  t.teardown(async () => {
-    if (proc.exitCode === null) proc.kill('SIGTERM')
-    await exited
-  })
-  await waitFor(t, '`ready` from gluster-ts cluster', () => out.includes('ready\n') || proc.exitCode !== null, 60_000)
-  t.match(out, /ready\n/, `started (stderr: ${err})`)
-  const volfileServer = /^volfile-server (\S+)$/m.exec(out)![1]!
-  const brickLine = /^brick 0 (\S+) port (\d+)/m.exec(out)!
-  const brickPath = brickLine[1]!
-  const brickPort = Number(brickLine[2])
-  const glusterdPort = Number(volfileServer.split(':').pop())
+t.test('attacks on the built `gluster-ts cluster`: the attackers lose, a well-behaved client is served', { skip: needsBuild }, async t => {
+  const { proc, volfileServer, brickPath, brickPort, glusterdPort } = await startBuilt(t, ['--auth-allow', '127.0.0.0/8']) // the well-behaved clients: 127.0.0.2
   const legit = await legitClients(t, volfileServer, 'vol1', brickPath, brickPort)
   const rss0 = rssMiB(proc.pid!)
 

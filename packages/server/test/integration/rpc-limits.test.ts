@@ -15,7 +15,8 @@ import { MiB, legitClients, raw, recordStart, statFlood, waitFor, turn } from '.
 import type { Legit } from './rpc-attackers.js'
 
 async function setup (t: Test): Promise<{ c: Cluster, legit: Legit, brickPort: number, brickPath: string }> {
-  const c = await startCluster({ dir: t.testdir(), replica: 1, port: 0 })
+  // the well-behaved clients come from 127.0.0.2, outside the default auth.allow (loopback's own addresses)
+  const c = await startCluster({ dir: t.testdir(), replica: 1, port: 0, authAllow: '127.0.0.0/8' })
   t.teardown(() => c.close())
   const brickPort = c.brickPort(0)!
   const brickPath = c.volume.bricks[0]!.path
