@@ -3,6 +3,7 @@
 // order, and a buffer is reused once the destination calls back for it. Nothing is allocated
 // per READ, so memory stays flat whatever the file size (no garbage for V8 to catch up with).
 import type { Writable } from 'node:stream'
+import { windowController } from './abort.js'
 import { GlusterError } from '@gluster-ts/rpc'
 
 export interface PipeToOptions {
@@ -100,7 +101,7 @@ export async function pipeReads (src: PipeSource, dest: PipeDestination, o: Pipe
   // calls back before it asks to be drained, so a second one is rare: it waits for a buffer)
   const pool = o.pool ?? new ReadBufferPool(Math.max(1, o.chunkBytes), (window + 1) * Math.max(1, o.chunkBytes))
   const chunk = pool.chunkBytes
-  const ac = new AbortController()
+  const ac = windowController(window)
   /** buffers of the pool this copy holds (READ in flight, waiting, or being written) */
   let held = 0
   // One buffer that came back is kept for this copy's next READ instead of going back to the

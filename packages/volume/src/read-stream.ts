@@ -3,6 +3,7 @@
 // (back-pressure at the caller, never by pausing the shared socket; style.md §5).
 import { Readable } from 'node:stream'
 import { GlusterError } from '@gluster-ts/rpc'
+import { windowController } from './abort.js'
 
 export interface ReadSource {
   /** resolve the file: its size (the stream stops there) */
@@ -32,7 +33,7 @@ export class VolumeReadStream extends Readable {
   #chunk: number
   #window: number
   #queue: Slot[] = []
-  #ac = new AbortController()
+  #ac: AbortController
   #eof = false
   #opened = false
   /** bytes handed to consumers so far */
@@ -45,6 +46,7 @@ export class VolumeReadStream extends Readable {
     this.#end = o.end ?? Infinity
     this.#chunk = o.chunkBytes ?? 131072
     this.#window = Math.max(1, o.window ?? 4)
+    this.#ac = windowController(this.#window)
     if (this.#pos < 0 || !Number.isSafeInteger(this.#pos)) throw new RangeError(`start must be a non-negative integer, got ${o.start}`)
     if (this.#end !== Infinity && this.#end < this.#pos - 1) throw new RangeError(`end (${o.end}) is before start (${o.start})`)
   }

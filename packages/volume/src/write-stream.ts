@@ -9,6 +9,7 @@
 import { Writable } from 'node:stream'
 import { GlusterError } from '@gluster-ts/rpc'
 import type { LayerFd } from './layer.js'
+import { windowController } from './abort.js'
 
 export interface WriteStreamOptions {
   flags?: 'w' | 'wx' | 'a' | 'r+'
@@ -34,7 +35,7 @@ export class VolumeWriteStream extends Writable {
   readonly #sink: WriteSink
   readonly #chunk: number
   readonly #window: number
-  readonly #ac = new AbortController()
+  readonly #ac: AbortController
   #file: LayerFd | undefined
   #pos: number
   readonly #startGiven: boolean
@@ -49,6 +50,7 @@ export class VolumeWriteStream extends Writable {
     this.#sink = sink
     this.#chunk = Math.max(1, o.chunkBytes)
     this.#window = Math.max(1, o.window)
+    this.#ac = windowController(this.#window)
     this.#pos = o.start ?? 0
     this.#startGiven = o.start !== undefined
     if (o.start !== undefined && (!Number.isSafeInteger(o.start) || o.start < 0)) throw new RangeError(`start must be a non-negative integer, got ${o.start}`)
