@@ -41,6 +41,7 @@ const SKIPPED: Record<string, string> = {
   'root and a real cluster: the interop step of CI': '.ci/run brings the real cluster up and runs pnpm test:interop',
   'needs a container engine': 'packages/cli/test/deploy.test.ts builds the image where an engine answers',
   'installs from the registry: test-pack installs the tarballs': 'test-pack/pack.test.ts installs the packed tarballs with npm',
+  'a TLS volume: test-interop/volume-tls runs it against the real one': 'test-interop/volume-tls.test.ts runs docs/cli.md "TLS" against the real TLS volume',
 }
 const missing = binMissing()
 t.setTimeout(900_000)
