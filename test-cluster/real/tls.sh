@@ -187,7 +187,14 @@ restart_nodes() {
   for n in "${NODES[@]}"; do await_glusterd "$n"; done
   for n in "${NODES[@]}"; do wait_for 90 "n$n to see its peers connected" peers_connected "$n"; done
   for v in $(all_vols); do
-    wait_for 120 "$v bricks online" bricks_online "$v"
+    # with ~30 bricks restarting at once a brick can fail its start (its protocol/server does not
+    # initialise: seen on disp21 in CI); `volume start force` starts the ones that are down, as an
+    # operator would
+    if ! poll 120 bricks_online "$v"; then
+      log "$v: not every brick came back; volume start $v force"
+      gl_any volume start "$v" force >/dev/null 2>&1 || true
+      wait_for 120 "$v bricks online" bricks_online "$v"
+    fi
     for ((i = 1; i <= NBRICKS[$v]; i++)); do wait_for 30 "$v brick $i pid" brick_pid "$v" "$i"; done
   done
 }
