@@ -99,7 +99,8 @@ export const fsync: FopFn<'FSYNC'> = async (b, a, ctx, cs) => {
   } finally { await done() }
 }
 
-export const release: FopFn<'RELEASE'> = async (b, a, _ctx, cs) => {
+/** RELEASE and RELEASEDIR: the client's fd goes (an unknown fd is no error, as in protocol/server). */
+const releaseAny: FopFn<'RELEASE'> & FopFn<'RELEASEDIR'> = async (b, a, _ctx, cs) => {
   const fd = cs.fds.get(a.fd)
   if (fd !== undefined) {
     cs.fds.delete(a.fd)
@@ -107,6 +108,8 @@ export const release: FopFn<'RELEASE'> = async (b, a, _ctx, cs) => {
   }
   return ok
 }
+
+export const release: FopFn<'RELEASE'> = releaseAny
 
 /** OPENDIR: read permission on the directory (posix_acl_opendir). */
 export const opendir: FopFn<'OPENDIR'> = async (b, a, ctx, cs) => {
@@ -128,14 +131,7 @@ export const readdirp: FopFn<'READDIRP'> = async (b, a, ctx, cs) => {
   return { op_ret: entries.length, op_errno: eof ? ENOENT : 0, xdata: null, reply: entries as GfxDirplist[] }
 }
 
-export const releasedir: FopFn<'RELEASEDIR'> = async (b, a, _ctx, cs) => {
-  const fd = cs.fds.get(a.fd)
-  if (fd !== undefined) {
-    cs.fds.delete(a.fd)
-    await b.closeFd(cs, fd)
-  }
-  return ok
-}
+export const releasedir: FopFn<'RELEASEDIR'> = releaseAny
 
 export const fsyncdir: FopFn<'FSYNCDIR'> = async () => ok
 
