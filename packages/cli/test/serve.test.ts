@@ -18,6 +18,17 @@ t.setTimeout(900_000)
 
 interface Line { level: number, msg: string, [k: string]: unknown }
 
+/** `serve --port P ARGS` until it serves `path`, then SIGTERM (exit 0 checked): what it printed on stdout. */
+async function servedStdout (t: Test, args: string[], path: string): Promise<string> {
+  const port = await freePort()
+  const p = gtsSpawn(['serve', '--port', String(port), ...args])
+  reap(t, p)
+  await untilServes(p, port, path)
+  p.proc.kill('SIGTERM')
+  t.equal(await p.exited, 0)
+  return p.stdout()
+}
+
 /** stdout as pino lines; fails the test on anything that is not one. */
 function lines (t: Test, p: Spawned): Line[] {
   return p.stdout().split('\n').filter(l => l !== '').map(l => {
@@ -133,13 +144,7 @@ if (missing !== undefined) {
     t.match(lines(t, p).find(x => x.msg === 'shutting down: draining requests in flight'), { level: 30, signal: 'SIGTERM' })
     t.equal(lines(t, p).at(-1)?.msg, 'stopped')
     t.equal(p.stderr(), '')
-    const port = await freePort()
-    const quiet = gtsSpawn(['serve', '--port', String(port), '--log-level', 'warn', `/=gluster://${server}/vol1`])
-    reap(t, quiet)
-    await untilServes(quiet, port, '/site/a.txt')
-    quiet.proc.kill('SIGTERM')
-    t.equal(await quiet.exited, 0)
-    t.equal(quiet.stdout(), '', '--log-level warn: no info lines')
+    t.equal(await servedStdout(t, ['--log-level', 'warn', `/=gluster://${server}/vol1`], '/site/a.txt'), '', '--log-level warn: no info lines')
   })
 
   t.test('config logLevel: the file\'s level is used, --log-level wins, a reload applies a new one', async t => {
@@ -158,13 +163,7 @@ if (missing !== undefined) {
     await line(t, p, 'a request line after the reload', x => x.msg === 'request' && x.url === '/w/site/a.txt')
     p.proc.kill('SIGTERM')
     t.equal(await p.exited, 0)
-    const qport = await freePort()
-    const q = gtsSpawn(['serve', '--config', cfg, '--port', String(qport), '--log-level', 'error'])
-    reap(t, q)
-    await untilServes(q, qport, '/w/site/a.txt')
-    q.proc.kill('SIGTERM')
-    t.equal(await q.exited, 0)
-    t.equal(q.stdout(), '', '--log-level error wins over the file\'s info')
+    t.equal(await servedStdout(t, ['--config', cfg, '--log-level', 'error'], '/w/site/a.txt'), '', '--log-level error wins over the file\'s info')
   })
 
   t.test('a reload that fails (a config that does not load) is logged and the old configuration keeps serving', async t => {
