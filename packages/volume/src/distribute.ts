@@ -396,7 +396,13 @@ export class DistributeLayer implements Layer {
     const layout = newDirectoryLayout(path, this.children.length, 0)
     await Promise.all(layout.ranges.map(r => this.children[r.subvol]!.setxattr(dirs[r.subvol]!, new Map([[DHT_XATTR, gfxBin(encodeLayoutXattr(r))]]), 0,
       { ...o, syscall: 'mkdir', xdata: { 'glusterfs-internal-fop': gfxStr('yes') } })))
-    return this.#dirInode(dirs, made.hashed)
+    // the MKDIR replies predate the layout: the new inode carries the ranges just written, as a
+    // LOOKUP would report them (an inode without them would make its names unplaceable)
+    const withRange = (d: Inode, s: number): Inode => {
+      const r = layout.ranges.find(x => x.subvol === s)
+      return r === undefined ? d : { ...d, xdata: new Map([...(d.xdata ?? []), [DHT_XATTR, gfxBin(encodeLayoutXattr(r))]]) }
+    }
+    return this.#dirInode(dirs.map((d, s) => (d === undefined ? d : withRange(d, s))), made.hashed)
   }
 
   async rmdir (parent: Inode, name: string, inode: Inode, o: FopCtx = {}): Promise<void> {

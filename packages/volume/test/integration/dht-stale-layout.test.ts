@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { ROOT_GFID, gfxBin, gfxDictBin, gfxStr, gfxUint } from '@gluster-ts/rpc'
 import { startCluster } from '../../../../test-cluster/ts-cluster.js'
 import { Volume } from '../../src/index.js'
-import { DHT_XATTR, DistributeLayer, decodeLayoutXattr, encodeLayoutXattr, hashedSubvol, type Layout } from '../../src/internals.js'
+import { DHT_XATTR, DistributeLayer, decodeLayoutXattr, encodeLayoutXattr, hashedSubvol, newGfid, type Inode, type Layout } from '../../src/internals.js'
 
 type Cluster = Awaited<ReturnType<typeof startCluster>>
 const noRegex = { rsyncRegex: null, extraRegex: null }
@@ -115,4 +115,13 @@ t.test('a parent whose layout has a hole: rmdir and unlink go through, placing a
   }
   await fresh.rmdir('/d')
   t.same(await fresh.readdir('/'), [])
+})
+
+t.test('the inode mkdir returns carries the layout it wrote (the MKDIR replies predate it)', async t => {
+  const { c, vol } = await setup(t)
+  await vol.mkdir('/p')
+  const top = (await (vol as unknown as { _resolve: (p: string, o: { follow: boolean }) => Promise<{ inode: Inode }> })._resolve('/p', { follow: true })).inode
+  const made = await top.layer.mkdir(top, 'q', { path: '/p/q', mode: 0o40755, gfid: newGfid() }) as Inode & { layout?: Layout }
+  t.same(made.layout, await layoutOf(c, '/p/q'), 'the layout a fresh lookup finds')
+  t.ok(made.layout?.complete)
 })
