@@ -436,7 +436,8 @@ export class DistributeLayer implements Layer {
       // a linkto left on the hashed subvolume goes too; with no hashed subvolume (the parent's
       // layout has holes) there is none to find, and the unlink stands, as in DHT's unlink_cbk
       const { xdata: _x, ...plain } = o
-      const p = await this.#current(parent, plain)
+      // (the unlink is done: a parent we cannot look up again only means no clean-up)
+      const p = await this.#current(parent, plain).catch(() => parent)
       const hashed = this.#hashedOrNone(p, name)
       if (hashed >= 0 && hashed !== s) await this.children[hashed]!.unlink(this.#dirAt(p, hashed), name, child, plain).catch(gone)
     }
