@@ -273,8 +273,10 @@ export class DistributeLayer implements Layer {
 
   async lock (target: LockTarget, domain: string, o: FopCtx = {}): Promise<() => Promise<void>> {
     if (target.kind === 'inode') { const { c, child } = this.#cached(target.inode, o); return await c.lock({ kind: 'inode', inode: child }, domain, o) }
-    const s = target.name === null || this.single ? 0 : this.hashed(target.parent, target.name, o.path ?? target.name)
-    return await this.children[s]!.lock({ kind: 'entry', parent: this.#dirAt(target.parent, s), name: target.name }, domain, o)
+    if (target.name === null || this.single) return await this.children[0]!.lock({ kind: 'entry', parent: this.#dirAt(target.parent, 0), name: target.name }, domain, o)
+    const p = await this.#current(target.parent, o)
+    const s = this.hashed(p, target.name, o.path ?? target.name)
+    return await this.children[s]!.lock({ kind: 'entry', parent: this.#dirAt(p, s), name: target.name }, domain, o)
   }
 
   // ---- placement ----

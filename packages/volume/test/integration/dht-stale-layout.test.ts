@@ -90,6 +90,18 @@ t.test('the first fops in a fresh root after its layout was written, with the ro
   })
 })
 
+t.test('an entry lock on a name in a root looked up before its layout was written', async t => {
+  const { c, vol } = await setup(t)
+  const root = (await (vol as unknown as { _resolve: (p: string, o: { follow: boolean }) => Promise<{ inode: Inode & { layout?: Layout } }> })._resolve('/', { follow: true })).inode
+  t.notOk(root.layout?.complete, 'the root had no layout then')
+  const other = await Volume.connect({ servers: c.volfileServer, volume: c.volume.name })
+  t.teardown(() => other.close())
+  await other.writeFile('/x', 'x') // gives the root its layout
+  const release = await root.layer.lock({ kind: 'entry', parent: root, name: 'x' }, 'gluster-ts.test', { path: '/x' })
+  await release()
+  t.pass('locked and released on the hashed subvolume')
+})
+
 t.test('a parent whose layout has a hole: rmdir and unlink go through, placing a name fails EIO', async t => {
   const { c, vol, bricks } = await setup(t)
   await vol.mkdir('/d/e', { recursive: true })
