@@ -273,8 +273,10 @@ export class DistributeLayer implements Layer {
 
   async lock (target: LockTarget, domain: string, o: FopCtx = {}): Promise<() => Promise<void>> {
     if (target.kind === 'inode') { const { c, child } = this.#cached(target.inode, o); return await c.lock({ kind: 'inode', inode: child }, domain, o) }
-    const s = target.name === null || this.single ? 0 : this.hashed(target.parent, target.name, o.path ?? target.name)
-    return await this.children[s]!.lock({ kind: 'entry', parent: this.#dirAt(target.parent, s), name: target.name }, domain, o)
+    if (target.name === null || this.single) return await this.children[0]!.lock({ kind: 'entry', parent: this.#dirAt(target.parent, 0), name: target.name }, domain, o)
+    const p = await this.#current(target.parent, o)
+    const s = this.hashed(p, target.name, o.path ?? target.name)
+    return await this.children[s]!.lock({ kind: 'entry', parent: this.#dirAt(p, s), name: target.name }, domain, o)
   }
 
   // ---- placement ----
@@ -282,6 +284,20 @@ export class DistributeLayer implements Layer {
   #hashedOrNone (parent: Inode, name: string): number {
     const layout = this.#ctx(parent).layout
     return layout !== undefined && layout.complete ? hashedSubvol(layout, name, { rsyncRegex: this.rsyncRegex, extraRegex: this.extraRegex }) : -1
+  }
+
+  /**
+   * The parent as it is now when the inode we were given has no complete layout. Our inode may
+   * be older than the layout: the caller's directory cache (resolver.ts) keeps a directory for
+   * its entry timeout, and #placeable may have written the layout since (the first name made in
+   * a fresh volume's root); or one subvolume missed the LOOKUP that made it (#dirEverywhere keeps
+   * the copies that answered). DHT refreshes a layout that does not cover the ring in its own
+   * lookup (dht-common.c: dht_lookup_dir_cbk, dht_layout_normalize) before it trusts it.
+   */
+  async #current (parent: Inode, o: FopCtx): Promise<Inode> {
+    const layout = this.#ctx(parent, o).layout
+    if (this.single || (layout !== undefined && layout.complete)) return parent
+    return await this.lookupGfid(parent.gfid, { ...o, ...(o.path !== undefined ? { path: dirname(o.path) } : {}) })
   }
 
   /** The subvolume a new name goes to (the parent's layout), as DHT's hashed subvolume. */
@@ -324,7 +340,7 @@ export class DistributeLayer implements Layer {
   /** Place a new name and run `make` there; once more with the parent looked up again when the brick saw a newer layout. */
   async #place<T> (parent: Inode, name: string, o: FopCtx, make: (s: number, at: Inode, preop: XdataKeys) => Promise<T>): Promise<T> {
     const parentPath = dirname(o.path ?? '/')
-    let p = await this.#placeable(parent, parentPath, o)
+    let p = await this.#placeable(await this.#current(parent, o), parentPath, o)
     for (let attempt = 0; ; attempt++) {
       const s = this.hashed(p, name, o.path ?? name)
       try {
@@ -382,7 +398,13 @@ export class DistributeLayer implements Layer {
     const layout = newDirectoryLayout(path, this.children.length, 0)
     await Promise.all(layout.ranges.map(r => this.children[r.subvol]!.setxattr(dirs[r.subvol]!, new Map([[DHT_XATTR, gfxBin(encodeLayoutXattr(r))]]), 0,
       { ...o, syscall: 'mkdir', xdata: { 'glusterfs-internal-fop': gfxStr('yes') } })))
-    return this.#dirInode(dirs, made.hashed)
+    // the MKDIR replies predate the layout: the new inode carries the ranges just written, as a
+    // LOOKUP would report them (an inode without them would make its names unplaceable)
+    const withRange = (d: Inode, s: number): Inode => {
+      const r = layout.ranges.find(x => x.subvol === s)
+      return r === undefined ? d : { ...d, xdata: new Map([...(d.xdata ?? []), [DHT_XATTR, gfxBin(encodeLayoutXattr(r))]]) }
+    }
+    return this.#dirInode(dirs.map((d, s) => (d === undefined ? d : withRange(d, s))), made.hashed)
   }
 
   async rmdir (parent: Inode, name: string, inode: Inode, o: FopCtx = {}): Promise<void> {
@@ -391,21 +413,35 @@ export class DistributeLayer implements Layer {
     for await (const page of this.readdir(inode, o)) {
       if (page.length > 0) throw err('ENOTEMPTY', `directory not empty, rmdir '${o.path ?? name}'`, { ...(o.path !== undefined ? { path: o.path } : {}), syscall: 'rmdir', errno: 39 })
     }
-    // every subvolume but the hashed (MDS) one, then the hashed one
-    const hashed = this.hashed(parent, name, o.path ?? name)
-    const rm = (s: number): Promise<void> => this.children[s]!.rmdir(this.#dirAt(parent, s), name, x.dirs?.[s] ?? x.child, o)
-    await Promise.all(this.children.map((_, s) => s).filter(s => s !== hashed).map(s => rm(s).catch(gone)))
-    await rm(hashed)
+    // every subvolume but the hashed (MDS) one, then the hashed one; with no hashed one (the
+    // parent's layout still has holes after a fresh look) every subvolume at once, as DHT's
+    // rmdir does rather than fail (dht-common.c: dht_rmdir_do, dht_rmdir_lock_cbk)
+    const p = await this.#current(parent, o)
+    const hashed = this.#hashedOrNone(p, name)
+    const rm = (s: number): Promise<void> => this.children[s]!.rmdir(this.#dirAt(p, s), name, x.dirs?.[s] ?? x.child, o)
+    if (hashed >= 0) {
+      await Promise.all(this.children.map((_, s) => s).filter(s => s !== hashed).map(s => rm(s).catch(gone)))
+      await rm(hashed)
+      return
+    }
+    const res = await Promise.allSettled(this.children.map((_, s) => rm(s)))
+    const failed = res.flatMap(r => (r.status === 'rejected' ? [r.reason as unknown] : []))
+    const bad = failed.find(e => !(e instanceof GlusterError && e.code === 'ENOENT'))
+    if (bad !== undefined) throw bad
+    if (failed.length === res.length) throw failed[0] // gone from every subvolume already
   }
 
   async unlink (parent: Inode, name: string, inode: Inode, o: FopCtx & { xdata?: XdataKeys } = {}): Promise<GfxDict> {
     const { c, child, s } = this.#cached(inode, o)
     const r = await c.unlink(this.#dirAt(parent, s), name, child, o)
     if (!this.single) {
-      // a linkto left on the hashed subvolume goes too
-      const hashed = this.hashed(parent, name, o.path ?? name)
+      // a linkto left on the hashed subvolume goes too; with no hashed subvolume (the parent's
+      // layout has holes) there is none to find, and the unlink stands, as in DHT's unlink_cbk
       const { xdata: _x, ...plain } = o
-      if (hashed !== s) await this.children[hashed]!.unlink(this.#dirAt(parent, hashed), name, child, plain).catch(gone)
+      // (the unlink is done: a parent we cannot look up again only means no clean-up)
+      const p = await this.#current(parent, plain).catch(() => parent)
+      const hashed = this.#hashedOrNone(p, name)
+      if (hashed >= 0 && hashed !== s) await this.children[hashed]!.unlink(this.#dirAt(p, hashed), name, child, plain).catch(gone)
     }
     return r
   }
@@ -419,14 +455,19 @@ export class DistributeLayer implements Layer {
 
   async link (inode: Inode, parent: Inode, name: string, o: FopCtx = {}): Promise<void> {
     const { c, child, s } = this.#cached(inode, o)
-    await c.link(child, this.#dirAt(parent, s), name, o)
-    const hashed = this.hashed(parent, name, o.path ?? name)
-    if (hashed !== s) await this.#linkto(hashed, parent, name, inode.gfid, s, o)
+    const p = await this.#current(parent, o)
+    const hashed = this.hashed(p, name, o.path ?? name)
+    await c.link(child, this.#dirAt(p, s), name, o)
+    if (hashed !== s) await this.#linkto(hashed, p, name, inode.gfid, s, o)
   }
 
-  async rename (from: Required<RenameSide>, to: RenameSide, o: FopCtx = {}): Promise<void> {
-    const src = this.#ctx(from.inode, o)
-    const dst = to.inode !== undefined ? this.#ctx(to.inode, o) : undefined
+  async rename (source: Required<RenameSide>, target: RenameSide, o: FopCtx = {}): Promise<void> {
+    const src = this.#ctx(source.inode, o)
+    const dst = target.inode !== undefined ? this.#ctx(target.inode, o) : undefined
+    // both parents with a layout as it is now (see #current); `o.path` is the source's
+    const { path: _p, ...noPath } = o
+    const from = { ...source, parent: await this.#current(source.parent, o) }
+    const to = { ...target, parent: target.parent === source.parent ? from.parent : await this.#current(target.parent, noPath) }
     const ren = (s: number): Promise<void> => this.children[s]!.rename(
       { parent: this.#dirAt(from.parent, s), name: from.name, inode: src.dirs?.[s] ?? src.child },
       { parent: this.#dirAt(to.parent, s), name: to.name, ...(dst !== undefined ? { inode: dst.dirs?.[s] ?? dst.child } : {}) }, o)
