@@ -1,8 +1,8 @@
 // sync SRC DST: make the tree DST like the tree SRC, one way (local→volume, volume→local,
 // volume→volume), as `rclone sync`/`rsync -a` users expect. Three phases:
 //   plan: walk both trees together (filters applied); a file is copied when DST lacks it and
-//         updated when the size differs, or the mtime differs by a millisecond or more (the
-//         precision both a volume and Node's fs keep through utimes), or, with --checksum, when
+//         updated when the size differs, or the mtime differs in whole milliseconds (the Volume
+//         API's Stats carry milliseconds, Node's fs more: the precision both keep), or, with --checksum, when
 //         the sha256 differs; a symlink when its target differs;
 //   copy: each file is written to `.gts-sync-<random>.partial` beside its destination, given the
 //         source's times, then renamed into place: an interrupted run never leaves a partial file
@@ -111,9 +111,12 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
   const toHash: Array<{ step: Step, dstInfo: Info }> = []
   let unchanged = 0
   let errors = 0
+  /** the exit status of the first failure */
+  let failed: number = EXIT.OK
   const fail = (rel: string, err: unknown): void => {
     errors++
     const code = report(s, 'sync', rel, err)
+    if (failed === EXIT.OK) failed = code
     if (code === EXIT.INTERRUPTED) throw err
   }
   const listings = new Limiter(LISTINGS)
@@ -166,7 +169,7 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
         else copies.push(step)
       } else if (i.size !== have.size) copies.push(step)
       else if (o.checksum) toHash.push({ step, dstInfo: have })
-      else if (Math.abs(i.mtimeMs - have.mtimeMs) >= 1) copies.push(step)
+      else if (Math.floor(i.mtimeMs) !== Math.floor(have.mtimeMs)) copies.push(step)
       else unchanged++
     }
     for (const [name, i] of to) {
@@ -197,9 +200,12 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
   // deepest paths last for mkdir (parents first), and a stable order for the printed plan
   copies.sort((a, b) => (a.action === 'mkdir' ? 0 : 1) - (b.action === 'mkdir' ? 0 : 1) || depth(a.rel) - depth(b.rel) || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
 
+  // files first, then directories deepest first (each after what it held)
+  const isDir = (d: Step): number => d.info.type === 'dir' ? 1 : 0
+  deletes.sort((a, b) => isDir(a) - isDir(b) || (isDir(a) === 1 ? depth(b.rel) - depth(a.rel) : 0) || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))
   const print = (st: Step): void => {
     if (s.opts.json) s.out(JSON.stringify({ path: st.rel, action: st.action, bytes: st.bytes }) + '\n')
-    else if (o.dryRun || o.verbose) s.out(`${st.action.padEnd(6)} ${st.rel}${st.action === 'mkdir' || st.rel === '.' ? '/' : ''}${st.bytes > 0 ? ` (${st.bytes} bytes)` : ''}\n`)
+    else if (o.dryRun || o.verbose) s.out(`${st.action.padEnd(6)} ${st.rel}${st.info.type === 'dir' ? '/' : ''}${st.bytes > 0 ? ` (${st.bytes} bytes)` : ''}\n`)
   }
   const counts = { copy: 0, update: 0, delete: 0, mkdir: 0 }
   let bytes = 0
@@ -217,7 +223,7 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
     for (const st of copies) { print(st); counts[st.action]++; bytes += st.action === 'mkdir' ? 0 : st.bytes }
     if (o.delete && errors === 0) for (const st of deletes) { print(st); counts.delete++ }
     summary(errors === 0)
-    return errors > 0 ? EXIT.FAILURE : EXIT.OK
+    return failed
   }
 
   // ---- copy
@@ -290,8 +296,7 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
     }
   }
   summary(code === EXIT.OK && errors === 0)
-  if (code !== EXIT.OK) return code
-  return errors > 0 ? EXIT.FAILURE : EXIT.OK
+  return code !== EXIT.OK ? code : failed
 }
 
 function depth (rel: string): number {
