@@ -123,6 +123,9 @@ t.test('local → volume: copies all, then nothing; then only the changed, new a
   const del = await syncJson(['--delete', src, `${U}/s1`])
   t.same(byAction(del.acts), { update: ['a/new.txt'], delete: ['logs', 'logs/x.log', 'top.txt'] })
   t.same(await volumeTree('/s1'), await localTree(src), 'identical after --delete')
+  for (const d of ['a', '.']) {
+    t.equal(Math.floor((await vol.stat(`/s1/${d}`)).mtimeMs), Math.floor((await stat(join(src, d))).mtimeMs), `directory ${d}: the source's mtime, as rsync -a sets it`)
+  }
 })
 
 t.test('volume → local and volume → volume', async t => {

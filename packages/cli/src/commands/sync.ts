@@ -7,7 +7,8 @@
 //   copy: each file is written to `.gts-sync-<random>.partial` beside its destination, given the
 //         source's times, then renamed into place: an interrupted run never leaves a partial file
 //         under the real name, and the next run sweeps the leftovers of earlier ones;
-//   delete (--delete): DST entries SRC lacks, only when every copy succeeded.
+//   delete (--delete): DST entries SRC lacks, only when every copy succeeded;
+//   then the directories whose entries changed get the source directory's times (as rsync -a).
 // --dry-run prints the plan and changes nothing; --json prints one object per action.
 import { randomBytes } from 'node:crypto'
 import { resolve as resolveLocal } from 'node:path'
@@ -88,6 +89,8 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
   let src: Side
   let dst: Side
   let dstExists: boolean
+  /** the source's directories, for their times at the end */
+  const srcDirs = new Map<string, Info>()
   try {
     const srcLoc = s.loc(srcArg)
     const dstLoc = s.loc(dstArg)
@@ -96,6 +99,7 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
     const top = await retry(() => src.ep.stat(src.root))
     if (top === undefined) throw enoent(src.root)
     if (top.type !== 'dir') throw new CliError('ENOTDIR', `ENOTDIR: source '${srcArg}' is not a directory (cp copies one file)`, { path: src.root })
+    srcDirs.set('.', top)
     dst = new Side(await retry(() => endpointFor(s, dstLoc)), dstLoc.path)
     const d = await retry(() => dst.ep.stat(dst.root))
     if (d !== undefined && d.type !== 'dir') throw new CliError('ENOTDIR', `ENOTDIR: destination '${dstArg}' is not a directory`, { path: dst.root })
@@ -154,6 +158,7 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
           continue
         }
         if (have === undefined) copies.push({ action: 'mkdir', rel: r, bytes: 0, info: i })
+        srcDirs.set(r, i)
         subdirs.push(walk(r, have !== undefined).catch(err => { fail(r, err) }))
         continue
       }
@@ -234,14 +239,19 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
   bar.files(0, files.length)
   const dirModes: Step[] = []
   let code: number = EXIT.OK
+  /** destination directories whose entries changed: they get the source's times at the end, as rsync -a does */
+  const touched = new Set<string>()
+  const touch = (rel: string): void => { touched.add(rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '.') }
   try {
-    for (const rel of leftovers) await dst.ep.unlink(dst.path(rel)).catch(() => {}) // earlier runs' partial files
+    for (const rel of leftovers) { touch(rel); await dst.ep.unlink(dst.path(rel)).catch(() => {}) } // earlier runs' partial files
     for (const st of copies) {
       if (st.action !== 'mkdir') continue
       if (s.signal.aborted) throw aborted(s)
       try {
         await retry(() => st.rel === '.' ? mkdirs(dst.ep, dst.root) : dst.ep.mkdir(dst.path(st.rel), (st.info.mode & 0o7777) | 0o700))
         counts.mkdir++
+        touched.add(st.rel)
+        if (st.rel !== '.') touch(st.rel)
         print(st)
         if (st.rel !== '.' && (st.info.mode & 0o700) !== 0o700) dirModes.push(st)
       } catch (err) { fail(st.rel, err) }
@@ -252,6 +262,7 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
         const n = await retry(() => transfer(src, dst, st, bar, bucket, s.signal))
         counts[st.action]++
         bytes += n
+        touch(st.rel)
         print(st)
       } catch (err) {
         if (s.signal.aborted) throw err
@@ -277,6 +288,7 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
         await pool(deletes.filter(d => d.info.type !== 'dir'), Math.max(1, o.transfers), async st => {
           try {
             await retry(() => dst.ep.unlink(dst.path(st.rel)))
+            touch(st.rel)
             counts.delete++
             print(st)
           } catch (err) { if (s.signal.aborted) throw err; fail(st.rel, err) }
@@ -286,6 +298,8 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
           if (s.signal.aborted) throw aborted(s)
           try {
             await retry(() => dst.ep.rmdir(dst.path(st.rel)))
+            touched.delete(st.rel)
+            touch(st.rel)
             counts.delete++
             print(st)
           } catch (err) { fail(st.rel, err) }
@@ -293,6 +307,14 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
       } catch (err) {
         code = report(s, 'sync', undefined, err)
       }
+    }
+  }
+  if (code === EXIT.OK) {
+    // deepest first: setting a directory's times does not change its parent's
+    for (const rel of [...touched].sort((a, b) => depth(b) - depth(a))) {
+      const i = srcDirs.get(rel)
+      if (i === undefined || s.signal.aborted) continue
+      await retry(() => dst.ep.utimes(dst.path(rel), i.atimeMs, i.mtimeMs)).catch(err => { fail(rel, err) })
     }
   }
   summary(code === EXIT.OK && errors === 0)
