@@ -6,7 +6,7 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, readdir, rm, unlink, utimes, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -99,17 +99,15 @@ if ('skip' in cluster) {
     t.equal(again.summary.unchanged, 2001)
 
     const want = await change(src, 0)
-    const before = await walk(join(mnt, 'up'))
     const dry = await sync(['--dry-run', '--delete', src, `${U}/up`])
     t.same({ update: pick(dry.acts, 'update'), delete: pick(dry.acts, 'delete'), copy: pick(dry.acts, 'copy') }, want, 'the plan: exactly the 20')
     t.equal(dry.acts.length, 20)
-    t.same(await walk(join(mnt, 'up')), before, '--dry-run changed nothing on the volume')
-
+    // had --dry-run copied anything, the next run would not find all 15 to do
     const noDel = await sync([src, `${U}/up`])
-    t.same({ update: pick(noDel.acts, 'update'), copy: pick(noDel.acts, 'copy') }, { update: want.update, copy: want.copy }, 'without --delete: the 15 copies only')
+    t.same({ update: pick(noDel.acts, 'update'), copy: pick(noDel.acts, 'copy') }, { update: want.update, copy: want.copy }, 'without --delete: the 15 copies only (--dry-run changed nothing)')
     t.equal(pick(noDel.acts, 'delete').length, 0)
     await fuseSettle()
-    t.match(await diffR(src, join(mnt, 'up')), /^Only in .*: f\d+\.bin$/m, 'the 5 deleted files are still on the volume')
+    for (const p of want.delete) t.ok((await stat(join(mnt, 'up', p))).isFile(), `${p}: still on the volume`)
     const del = await sync(['--delete', src, `${U}/up`])
     t.same(del.acts.map(a => a.action), ['delete', 'delete', 'delete', 'delete', 'delete'], 'then only the 5 deletions')
     t.same(pick(del.acts, 'delete'), want.delete)
@@ -132,11 +130,14 @@ if ('skip' in cluster) {
   })
 
   t.test('filters: excluded paths are not copied, and --delete keeps them', async t => {
-    const src = join(dir, 'up')
+    const src = join(dir, 'fl')
+    for (const p of ['d1/a.bin', 'd1/b.bin', 'd2/f1.bin', 'd2/f10.bin', 'd2/f2.bin', 'd3/nested/x.bin', 'd3/y.bin', 'top.bin']) {
+      await mkdir(join(src, p, '..'), { recursive: true })
+      await writeFile(join(src, p), randomBytes(100))
+    }
     const r = await sync(['--exclude', 'd1/**', '--exclude', 'nested/', '--filter', '+ d2/f1*.bin', '--filter', '- d2/**', src, `${U}/filtered`])
     const copied = pick(r.acts, 'copy')
-    t.notOk(copied.some(p => p.startsWith('d1/') || p.includes('/nested/')), 'd1 and nested directories left out')
-    t.same(copied.filter(p => p.startsWith('d2/')), (await readdir(join(src, 'd2'))).filter(n => /^f1.*\.bin$/.test(n)).map(n => `d2/${n}`).sort(), 'd2: only f1*.bin')
+    t.same(copied, ['d2/f1.bin', 'd2/f10.bin', 'd3/y.bin', 'top.bin'], 'd1 and nested left out; d2: only f1*.bin')
     await fuseSettle()
     const onMount = (await walk(join(mnt, 'filtered'))).filter(e => e.type !== 'dir').map(e => e.rel).sort()
     t.same(onMount, copied, 'the mount holds exactly what was copied')
