@@ -3,13 +3,16 @@
 //   (a) `gluster-ts cat URL > /dev/null` vs `dd if=MOUNT/file of=/dev/null bs=1M`, 1 GiB, cold
 //       (drop_caches before each run: client and bricks cold);
 //   (b) `gluster-ts cp -r DIR URL` vs `cp -r DIR MOUNT/…`, 2,000 small files (0-8 KiB, 20 dirs);
-//   (c) the way back: `gluster-ts cp -r URL DIR` vs `cp -r MOUNT/… DIR`.
+//   (c) the way back: `gluster-ts cp -r URL DIR` vs `cp -r MOUNT/… DIR`;
+//   (d) `gluster-ts sync DIR URL` vs `rsync -a DIR/ MOUNT/…/` of the same 2,000 files after 1%
+//       of them (20) changed: both destinations hold the previous state (untimed first sync).
 // Whole commands are timed (process start included: that is what a user waits for).
 //
 //   pnpm build && pnpm bench:cli                 # BENCH_CLI_ROUNDS=2 (1-5)
+//   BENCH_CLI_ONLY=sync pnpm bench:cli           # only (d); its rows replace the sync section of the results
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, openSync, closeSync, statSync, writeFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync, openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -21,6 +24,9 @@ const BIG = 1 << 30
 const N_FILES = 2000
 const DIR = 'gts-bench-cli'
 const BIN = resolve('packages/cli/bin/gluster-ts.js')
+const ONLY_SYNC = process.env.BENCH_CLI_ONLY === 'sync'
+const SYNC_START = '<!-- bench/cli sync rows -->'
+const SYNC_END = '<!-- /bench/cli sync rows -->'
 
 const loaded = loadRealCluster()
 if ('skip' in loaded) {
@@ -70,7 +76,7 @@ const m = printMachine('bench/cli: the gluster-ts command vs the FUSE client, re
 const mnt = await cluster.mount('vol1')
 await mkdir(join(mnt, DIR), { recursive: true })
 const big = join(mnt, DIR, 'big')
-if (!existsSync(big) || statSync(big).size !== BIG) {
+if (!ONLY_SYNC && (!existsSync(big) || statSync(big).size !== BIG)) {
   console.log('writing the 1 GiB file through FUSE (once)…')
   await sh('dd', ['if=/dev/urandom', `of=${big}`, 'bs=1M', `count=${BIG >> 20}`, 'conv=fsync'])
 }
@@ -86,8 +92,8 @@ for (let d = 0; d < 20; d++) {
   }
 }
 
-const r: Record<string, number[]> = { dd: [], cat: [], cpFuse: [], cpOurs: [], backFuse: [], backOurs: [] }
-for (let round = 0; round < ROUNDS; round++) {
+const r: Record<string, number[]> = { dd: [], cat: [], cpFuse: [], cpOurs: [], backFuse: [], backOurs: [], rsync: [], syncOurs: [] }
+for (let round = 0; round < ROUNDS && !ONLY_SYNC; round++) {
   // (a) 1 GiB, cold each time; alternate who goes first
   const catOnce = async (): Promise<void> => { await cold(); r.cat!.push(await run(process.execPath, [BIN, 'cat', url(`${DIR}/big`)], { stdoutToNull: true })) }
   const ddOnce = async (): Promise<void> => { await cold(); r.dd!.push(await run('dd', [`if=${big}`, 'of=/dev/null', 'bs=1M'])) }
@@ -107,6 +113,34 @@ for (let round = 0; round < ROUNDS; round++) {
   await rm(join(mnt, dst('ours')), { recursive: true, force: true })
   console.log(`round ${round + 1}/${ROUNDS} done (load ${loadavg()})`)
 }
+
+// (d) sync after 1% changed: both destinations start from the tree (untimed), then each round
+// changes 20 files (10 rewritten at the same size, 10 grown; all with a new mtime) and times both
+const syncFuse = join(mnt, DIR, 'sync-rsync')
+await rm(syncFuse, { recursive: true, force: true })
+await run(process.execPath, [BIN, 'rm', '-rf', url(`${DIR}/sync-ours`)])
+await run('rsync', ['-a', `${tree}/`, `${syncFuse}/`])
+await run(process.execPath, [BIN, 'sync', tree, url(`${DIR}/sync-ours`)])
+for (let round = 0; round < ROUNDS; round++) {
+  for (let i = 0; i < N_FILES / 100; i++) {
+    const p = join(tree, `d${i}`, `f${(round * 17 + i * 3) % (N_FILES / 20)}`)
+    const size = statSync(p).size
+    await writeFile(p, randomBytes(i < 10 ? size : size + 100))
+    await utimes(p, new Date(), new Date(Date.UTC(2026, 0, 1 + round, 0, i)))
+  }
+  const rsyncOnce = async (): Promise<void> => { r.rsync!.push(await run('rsync', ['-a', `${tree}/`, `${syncFuse}/`])) }
+  const syncOnce = async (): Promise<void> => { r.syncOurs!.push(await run(process.execPath, [BIN, 'sync', tree, url(`${DIR}/sync-ours`)])) }
+  if (round % 2 === 0) { await rsyncOnce(); await syncOnce() } else { await syncOnce(); await rsyncOnce() }
+  console.log(`sync round ${round + 1}/${ROUNDS} done (load ${loadavg()})`)
+}
+// both did the whole job: nothing left to transfer, and the same bytes as the tree
+const left = await new Promise<string>((resolvePromise, reject) => {
+  execFile(process.execPath, [BIN, 'sync', '--dry-run', '--json', tree, url(`${DIR}/sync-ours`)], (err, out) => { if (err !== null) reject(err); else resolvePromise(out) })
+})
+if (left.trim().split('\n').length !== 1) throw new Error(`bench/cli: sync left work undone: ${left.slice(0, 300)}`)
+await sh('diff', ['-r', tree, syncFuse])
+await rm(syncFuse, { recursive: true, force: true })
+await run(process.execPath, [BIN, 'rm', '-rf', url(`${DIR}/sync-ours`)])
 await rm(work, { recursive: true, force: true })
 
 const fmtS = (xs: number[]): string => xs.map(x => x.toFixed(2)).join(', ')
@@ -117,9 +151,12 @@ const pair = (name: string, peer: string, peerXs: number[], ours: string, oursXs
   rows.push({ name: `${name}: ${peer} (baseline)`, time: `${p.toFixed(2)} s`, rate: unit(p), runs: fmtS(peerXs), '× vs baseline': '1.00×' })
   rows.push({ name: `${name}: ${ours}`, time: `${o.toFixed(2)} s`, rate: unit(o), runs: fmtS(oursXs), '× vs baseline': fmtRatio(p / o) })
 }
-pair('1 GiB cold', 'dd bs=1M from FUSE', r.dd!, 'gluster-ts cat > /dev/null', r.cat!, s => `${(BIG / 1e6 / s).toFixed(0)} MB/s`)
-pair(`${N_FILES} files up`, 'cp -r onto FUSE', r.cpFuse!, 'gluster-ts cp -r', r.cpOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
-pair(`${N_FILES} files down`, 'cp -r from FUSE', r.backFuse!, 'gluster-ts cp -r', r.backOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
+if (!ONLY_SYNC) {
+  pair('1 GiB cold', 'dd bs=1M from FUSE', r.dd!, 'gluster-ts cat > /dev/null', r.cat!, s => `${(BIG / 1e6 / s).toFixed(0)} MB/s`)
+  pair(`${N_FILES} files up`, 'cp -r onto FUSE', r.cpFuse!, 'gluster-ts cp -r', r.cpOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
+  pair(`${N_FILES} files down`, 'cp -r from FUSE', r.backFuse!, 'gluster-ts cp -r', r.backOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
+}
+pair(`sync ${N_FILES} files, 1% changed`, 'rsync -a onto FUSE', r.rsync!, 'gluster-ts sync', r.syncOurs!, s => `${(N_FILES / s).toFixed(0)} files/s checked`)
 const columns = ['name', 'time', 'rate', 'runs', '× vs baseline']
 printTable(columns, rows)
 console.log(`\n${coldNote}; medians of ${ROUNDS} rounds; tree: ${N_FILES} files, ${(treeBytes / 1e6).toFixed(1)} MB in 20 directories.`)
@@ -141,4 +178,17 @@ const md = [
   ...rows.map(x => '| ' + columns.map((c, i) => (x[c] ?? '').padEnd(widths[i]!)).join(' | ') + ' |'),
   '',
 ]
-if (process.env.BENCH_CLI_WRITE !== '0') writeFileSync(resolve('bench/results/cli.md'), md.join('\n'))
+if (process.env.BENCH_CLI_WRITE !== '0') {
+  const file = resolve('bench/results/cli.md')
+  if (ONLY_SYNC) {
+    // only the sync rows were measured: they replace the sync section, the rest of the file stays
+    const section = [SYNC_START, `## sync, 1% changed (\`BENCH_CLI_ONLY=sync pnpm bench:cli\`, ${m.date}, commit ${m.commit})`, '',
+      `node ${m.node} | ${m.cpu} | ${m.cores} cores | load average ${m.load} at start, ${loadavg()} at the end; medians of ${ROUNDS} rounds.`, '', ...md.slice(9, -1), SYNC_END].join('\n')
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : md.slice(0, 9).join('\n')
+    const at = old.indexOf(SYNC_START)
+    const end = old.indexOf(SYNC_END)
+    writeFileSync(file, at >= 0 && end > at ? old.slice(0, at) + section + old.slice(end + SYNC_END.length) : `${old.trimEnd()}\n\n${section}\n`)
+  } else {
+    writeFileSync(file, md.join('\n'))
+  }
+}

@@ -42,6 +42,10 @@ export interface Endpoint {
   symlink (target: string, path: string): Promise<void>
   chmod (path: string, mode: number): Promise<void>
   utimes (path: string, atimeMs: number, mtimeMs: number): Promise<void>
+  /** replaces an existing file at `to` (sync renames its finished temporary file into place) */
+  rename (from: string, to: string): Promise<void>
+  unlink (path: string): Promise<void>
+  rmdir (path: string): Promise<void>
 }
 
 const S_IFMT = 0o170000
@@ -108,6 +112,10 @@ export class LocalEndpoint implements Endpoint {
     // early; a microsecond more keeps the millisecond the volume gave us
     return fsp.utimes(p, (atimeMs + 0.001) / 1000, (mtimeMs + 0.001) / 1000)
   }
+
+  rename (from: string, to: string): Promise<void> { return fsp.rename(from, to) }
+  unlink (p: string): Promise<void> { return fsp.unlink(p) }
+  rmdir (p: string): Promise<void> { return fsp.rmdir(p) }
 }
 
 export class RemoteEndpoint implements Endpoint {
@@ -169,4 +177,8 @@ export class RemoteEndpoint implements Endpoint {
   utimes (p: string, atimeMs: number, mtimeMs: number): Promise<void> {
     return this.vol.utimes(p, atimeMs / 1000, mtimeMs / 1000, { signal: this.#signal })
   }
+
+  rename (from: string, to: string): Promise<void> { return this.vol.rename(from, to, { signal: this.#signal }) }
+  unlink (p: string): Promise<void> { return this.vol.unlink(p, { signal: this.#signal }) }
+  rmdir (p: string): Promise<void> { return this.vol.rmdir(p, { signal: this.#signal }) }
 }

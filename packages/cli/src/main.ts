@@ -13,6 +13,9 @@ import { bricks, cat, sum, tail, volfile } from './commands/read.js'
 import { du, ls, stat } from './commands/inspect.js'
 import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
 import { cp } from './commands/cp.js'
+import { sync } from './commands/sync.js'
+import { buildFilter, filterArgs, joinFilterValues, type Filter } from './filter.js'
+import { parseRate } from './bwlimit.js'
 import type { LogLevel } from '@gluster-ts/http'
 import { tlsFlags, tlsOptions } from './tls-flags.js'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
@@ -24,7 +27,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 /** This package's version (package.json sits beside src/ and dist/, in the repo and in the tarball). */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster'])
+const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync'])
 
 type Args = Record<string, unknown> & { _: Array<string | number> }
 type Run = (s: Session, a: Args) => Promise<number>
@@ -43,8 +46,15 @@ const URL_HELP = 'URLs: gluster://HOST[:PORT][,HOST2[:PORT]…]/VOLUME/PATH (als
 const EXIT_HELP = 'Exit status: 0 ok, 1 other failure, 2 usage, 3 not found, 4 permission, 5 conflict (exists, not empty, is a directory…), ' +
   '6 unavailable (no server, no quorum, timeout), 7 I/O (EIO, ENOSPC, protocol), 8 unsupported, 130 interrupted.'
 
-/** Every command: its yargs definition and what runs it. */
-function commands (y: Argv, pick: (r: Run) => void): Argv {
+/** --include/--exclude/--filter (filter.ts): the options, for each command that takes them */
+const filterOptions = (y: Argv): Argv => y
+  .option('include', { type: 'string', requiresArg: true, describe: 'only paths matching this glob (rclone\'s rules; then everything else is excluded)' })
+  .option('exclude', { type: 'string', requiresArg: true, describe: 'leave out paths matching this glob' })
+  .option('filter', { type: 'string', requiresArg: true, describe: '\'+ GLOB\' or \'- GLOB\': include or exclude; all three are tested in the order given, first match wins' })
+
+/** Every command: its yargs definition and what runs it. `argv`: the command line, for the order of filter flags. */
+function commands (y: Argv, pick: (r: Run) => void, argv: readonly string[]): Argv {
+  const filter = (): Filter => buildFilter(filterArgs(argv))
   const def = (cmd: string, desc: string, build: (y: Argv) => Argv, examples: Array<[string, string]>, run: Run): void => {
     y.command(cmd, desc, yy => {
       const b = build(yy)
@@ -59,14 +69,16 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
       ['$0 cat gluster://h1,h2:24008/vol1/a gluster://h1/vol1/b > ab', 'concatenate two files']],
     (s, a) => cat(s, strs(a.url)))
 
-  def('cp <paths..>', 'copy files and trees between local paths and volumes, either way', y => y
+  def('cp <paths..>', 'copy files and trees between local paths and volumes, either way', y => filterOptions(y
     .positional('paths', { type: 'string', describe: 'SRC... DST (local paths or gluster:// URLs)' })
     .option('recursive', { alias: ['r', 'R'], type: 'boolean', default: false, describe: 'copy directories and their contents' })
     .option('preserve', { alias: 'p', type: 'boolean', default: false, describe: 'keep mode, atime/mtime and user.* xattrs' })
     .option('resume', { type: 'boolean', default: false, describe: 'skip files already copied whole; continue shorter ones from their length' })
     .option('no-clobber', { alias: 'n', type: 'boolean', default: false, describe: 'never overwrite an existing file' })
     .option('jobs', { alias: 'j', type: 'number', default: 32, describe: 'files copied at the same time (of files over 1 MiB, 4 at most)' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'name each file on stderr' }),
+    .option('checksum', { alias: 'c', type: 'boolean', default: false, describe: 'with --resume: check the part already copied by sha256 (and a whole file of the same size) before skipping or continuing it' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'name each file on stderr' })
+),
   [['$0 cp ./report.pdf gluster://h1/vol1/docs/', 'upload one file into a directory'],
     ['$0 cp -rp gluster://h1/vol1/photos ./photos', 'download a tree, keeping modes and times'],
     ['$0 cp -r --resume ./big gluster://h1/vol1/big', 'finish an interrupted upload'],
@@ -74,17 +86,41 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
   (s, a) => {
     const p = strs(a.paths)
     if (p.length < 2) throw new CliError('EUSAGE', 'cp needs SRC... DST')
-    return cp(s, p, { recursive: a.recursive === true, preserve: a.preserve === true, resume: a.resume === true, noClobber: a['no-clobber'] === true, jobs: num(a.jobs, '--jobs'), verbose: a.verbose === true })
+    return cp(s, p, {
+      recursive: a.recursive === true, preserve: a.preserve === true, resume: a.resume === true, noClobber: a['no-clobber'] === true,
+      jobs: num(a.jobs, '--jobs'), verbose: a.verbose === true, checksum: a.checksum === true, filter: filter(),
+    })
   })
 
-  def('ls <url..>', 'list directories', y => url(y, 'url', 'directories or files')
+  // ---- sync (issue 18)
+  def('sync <src> <dst>', 'make DST like SRC, one way: copy what is new or changed (and --delete what SRC lacks)', y => filterOptions(y
+    .positional('src', { type: 'string', describe: 'the source tree (local directory or gluster:// URL)' })
+    .positional('dst', { type: 'string', describe: 'the destination tree (created if missing)' })
+    .option('checksum', { alias: 'c', type: 'boolean', default: false, describe: 'compare files of the same size by sha256, not by mtime' })
+    .option('delete', { type: 'boolean', default: false, describe: 'remove what SRC lacks from DST (only after every copy succeeded; excluded paths are kept)' })
+    .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'print the plan, change nothing' })
+    .option('bwlimit', { type: 'string', describe: 'bytes per second over all transfers: 512K, 10M, 1G' })
+    .option('retries', { type: 'number', default: 3, describe: 'tries again (after 0.5 s, 1 s, 2 s …) when the volume is unavailable' })
+    .option('transfers', { type: 'number', default: 16, describe: 'files copied at the same time' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'print each action and a stats line' })),
+  [['$0 sync ./site gluster://h1/vol1/site', 'upload what changed'],
+    ['$0 sync --delete gluster://h1/vol1/photos ./photos', 'mirror a volume directory, removing what it lacks'],
+    ['$0 sync -n --json --exclude \'*.tmp\' ./data gluster://h1/vol1/data', 'the plan, one JSON object per action'],
+    ['$0 sync --bwlimit 10M --transfers 4 ./big gluster://h1/vol1/big', 'at most 10 MiB/s']],
+  (s, a) => sync(s, String(a.src), String(a.dst), {
+    checksum: a.checksum === true, delete: a.delete === true, dryRun: a['dry-run'] === true, filter: filter(),
+    bwlimit: a.bwlimit !== undefined ? parseRate(String(a.bwlimit)) : 0,
+    retries: num(a.retries, '--retries'), transfers: Math.max(1, num(a.transfers, '--transfers')), verbose: a.verbose === true,
+  }))
+
+  def('ls <url..>', 'list directories', y => filterOptions(url(y, 'url', 'directories or files'))
     .option('long', { alias: 'l', type: 'boolean', default: false, describe: 'mode, links, uid, gid, size, mtime (UTC)' })
     .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'include names starting with .' })
     .option('human-readable', { alias: 'h', type: 'boolean', default: false, describe: 'sizes as 1.5K, 20M' })
     .option('recursive', { alias: 'R', type: 'boolean', default: false, describe: 'list subdirectories too' }),
   [['$0 ls -lh gluster://h1/vol1/', 'long listing of the volume root'],
     ['$0 ls -R --json gluster://h1/vol1/dir', 'every entry under dir, as JSON']],
-  (s, a) => ls(s, strs(a.url), { long: a.long === true, all: a.all === true, human: a['human-readable'] === true, recursive: a.recursive === true }))
+  (s, a) => ls(s, strs(a.url), { long: a.long === true, all: a.all === true, human: a['human-readable'] === true, recursive: a.recursive === true, filter: filter() }))
 
   def('stat <url..>', 'show attributes (size, mode, times, gfid)', y => url(y, 'url')
     .option('dereference', { alias: 'L', type: 'boolean', default: false, describe: 'follow symlinks' }),
@@ -162,13 +198,13 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     return touch(s, strs(a.url), { noCreate: a['no-create'] === true, date })
   })
 
-  def('du <paths..>', 'bytes used by trees (apparent sizes)', y => y
+  def('du <paths..>', 'bytes used by trees (apparent sizes)', y => filterOptions(y)
     .positional('paths', { type: 'string', describe: 'gluster:// URLs or local paths' })
     .option('summarize', { alias: 's', type: 'boolean', default: false, describe: 'only a total per argument' })
     .option('human-readable', { alias: 'h', type: 'boolean', default: false, describe: 'sizes as 1.5K, 20M' })
     .option('max-depth', { alias: 'd', type: 'number', describe: 'print directories at most N levels down' }),
   [['$0 du -sh gluster://h1/vol1/', 'the whole volume'], ['$0 du -d 1 gluster://h1/vol1/home', 'per home directory']],
-  (s, a) => du(s, strs(a.paths), { summarize: a.summarize === true, human: a['human-readable'] === true, maxDepth: a['max-depth'] !== undefined ? num(a['max-depth'], '--max-depth') : undefined }))
+  (s, a) => du(s, strs(a.paths), { summarize: a.summarize === true, human: a['human-readable'] === true, maxDepth: a['max-depth'] !== undefined ? num(a['max-depth'], '--max-depth') : undefined, filter: filter() }))
 
   def('sum <paths..>', 'sha256 of files (remote or local), as sha256sum prints it', y => y
     .positional('paths', { type: 'string', describe: 'gluster:// URLs or local paths' }),
@@ -262,7 +298,7 @@ function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Ar
     .recommendCommands()
     .wrap(100)
     .epilogue(`${URL_HELP}\n\n${EXIT_HELP}`)
-  return commands(y, pick)
+  return commands(y, pick, argv)
 }
 
 function defaultIo (): Io {
@@ -283,7 +319,8 @@ function unknownFlags (y: Argv, a: Args): string[] {
 }
 
 /** Run the command line `argv` (without node and script); resolves with the exit status. */
-export async function main (argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+export async function main (rawArgv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  const argv = joinFilterValues(rawArgv)
   let run: Run | undefined
   let parsed: Args | undefined
   let usageError: Error | undefined

@@ -87,9 +87,11 @@ export class Session {
         umask: UMASK,
         ...(this.opts.tls !== undefined ? { tls: this.opts.tls } : {}),
       }
-      p = connectSoon(o, this.opts.timeoutMs)
-      p.catch(() => {})
-      this.#volumes.set(key, p)
+      const made: Promise<Volume> = connectSoon(o, this.opts.timeoutMs)
+      // a failed connection is not kept: the next call (sync --retries) connects again
+      made.catch(() => { if (this.#volumes.get(key) === made) this.#volumes.delete(key) })
+      this.#volumes.set(key, made)
+      p = made
     }
     return p
   }
@@ -141,16 +143,19 @@ export interface Progress {
   add (bytes: number): void
   /** more work found (cp -r walks while it copies) */
   grow (bytes: number): void
+  /** files done of files to do (sync): shown beside the bytes */
+  files (done: number, total: number): void
   stop (): void
 }
 
-export const NO_PROGRESS: Progress = { add () {}, grow () {}, stop () {} }
+export const NO_PROGRESS: Progress = { add () {}, grow () {}, files () {}, stop () {} }
 
 class BarProgress implements Progress {
   #bar: cliProgress.SingleBar
   #value = 0
   #total: number
   #t0 = Date.now()
+  #files = ''
 
   constructor (stream: Writable, total: number | undefined, label: string) {
     this.#total = total ?? 0
@@ -168,7 +173,7 @@ class BarProgress implements Progress {
         const eta = rate > 0 && p.total > p.value ? Math.round((p.total - p.value) / rate) : 0
         const width = 24
         const filled = p.total > 0 ? Math.min(width, Math.round(width * p.value / p.total)) : 0
-        return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${bytesText(p.value)}/${bytesText(p.total)} ${bytesText(rate)}/s ETA ${eta}s`
+        return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${self.#files} ${bytesText(p.value)}/${bytesText(p.total)} ${bytesText(rate)}/s ETA ${eta}s`
       },
     })
     this.#bar.start(this.#total, 0)
@@ -176,6 +181,7 @@ class BarProgress implements Progress {
 
   add (bytes: number): void { this.#value += bytes; this.#bar.update(this.#value) }
   grow (bytes: number): void { this.#total += bytes; this.#bar.setTotal(this.#total) }
+  files (done: number, total: number): void { this.#files = ` ${done}/${total} files`; this.#bar.update(this.#value) }
   stop (): void { this.#bar.stop() }
 }
 

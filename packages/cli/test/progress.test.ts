@@ -39,3 +39,17 @@ t.test('--trace lines', async t => {
   t.equal(traceLine({ type: 'call:end', event: { ...ev, status: 'ok', op_ret: -1, op_errno: 2, latencyMs: 2 } }), 'trace ← h:49152:/b GlusterFS 4.x v1 READ xid=7 op_ret=-1 op_errno=2 2.00 ms\n')
   t.equal(traceLine({ type: 'call:end', event: { ...ev, status: 'error', error: { code: 'EGLUSTER_TIMEOUT' }, latencyMs: 5 } }), 'trace ← h:49152:/b GlusterFS 4.x v1 READ xid=7 error EGLUSTER_TIMEOUT 5.00 ms\n')
 })
+
+t.test('sync\'s bar counts files beside the bytes', async t => {
+  const c = capture({ tty: true })
+  const s = new Session(c.io, opts)
+  const bar = s.progress(300, 'sync')
+  bar.files(0, 3)
+  bar.add(100)
+  bar.files(1, 3)
+  bar.add(200)
+  bar.files(3, 3)
+  bar.stop()
+  await s.close()
+  t.match(c.err(), /sync \[#{24}\] 3\/3 files 300 B\/300 B [\d.]+ \S+\/s ETA 0s/, 'the last frame: 3 of 3 files')
+})

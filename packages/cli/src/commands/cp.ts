@@ -13,6 +13,8 @@ import type { Endpoint, Info } from '../endpoint.js'
 import type { Location } from '../url.js'
 import { endpointFor, Limiter, pool, report } from './common.js'
 import { copyXattrs, type XattrCopier } from '../xattrs.js'
+import { NO_FILTER, type Filter } from '../filter.js'
+import { sha256 } from '../hash.js'
 
 export interface CpOptions {
   recursive: boolean
@@ -21,6 +23,10 @@ export interface CpOptions {
   noClobber: boolean
   jobs: number
   verbose: boolean
+  /** with resume: verify what is already there by sha256 */
+  checksum?: boolean
+  /** --include/--exclude/--filter, tested on paths relative to each source tree */
+  filter?: Filter
 }
 
 /** Files up to this size are read and written whole (one READ/LOOKUP and one WRITE), not streamed. */
@@ -35,6 +41,8 @@ interface Stats {
   symlinks: number
   bytes: number
   skipped: number
+  /** --resume --checksum: files whose copied part differed from the source (copied again whole) */
+  mismatched: number
   /** destination files being written now: partial if the copy stops (Ctrl-C) */
   writing: Set<string>
 }
@@ -43,7 +51,7 @@ export async function cp (s: Session, args: string[], o: CpOptions): Promise<num
   const dstArg = args[args.length - 1]!
   const srcArgs = args.slice(0, -1)
   const t0 = performance.now()
-  const stats: Stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, writing: new Set() }
+  const stats: Stats = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, mismatched: 0, writing: new Set() }
   let dstLoc: Location
   let dst: Endpoint
   let dstInfo: Info | undefined
@@ -102,17 +110,19 @@ async function copyTree (s: Session, src: Endpoint, sp: string, dst: Endpoint, d
     return
   }
   const dirs: Job[] = []
-  async function * walk (sp: string, dp: string, info: Info): AsyncGenerator<Job> {
+  const filter = o.filter ?? NO_FILTER
+  const under = (rel: string, name: string): string => rel === '' ? name : `${rel}/${name}`
+  async function * walk (sp: string, dp: string, info: Info, rel = ''): AsyncGenerator<Job> {
     if (s.signal.aborted) throw s.signal.reason ?? Object.assign(new Error('aborted'), { code: 'ABORT_ERR' })
     // owner rwx while we fill it; -p sets the real mode at the end
     await dst.mkdir(dp, (info.mode & 0o7777) | 0o700)
     stats.dirs++
     if (o.verbose) s.err(`${dp}/\n`)
     dirs.push({ sp, dp, info })
-    const children = await src.list(sp)
+    const children = (await src.list(sp)).filter(c => c.info.type === 'dir' ? filter.dir(under(rel, c.name)) : filter.file(under(rel, c.name)))
     for (const c of children) bar.grow(c.info.type === 'file' ? c.info.size : 0)
     for (const c of children) if (c.info.type !== 'dir') yield { sp: src.join(sp, c.name), dp: dst.join(dp, c.name), info: c.info }
-    for (const c of children) if (c.info.type === 'dir') yield * walk(src.join(sp, c.name), dst.join(dp, c.name), c.info)
+    for (const c of children) if (c.info.type === 'dir') yield * walk(src.join(sp, c.name), dst.join(dp, c.name), c.info, under(rel, c.name))
   }
   const streams = new Limiter(STREAMS)
   await pool(walk(sp, dp, info), Math.max(1, o.jobs), job => copyOne(s, src, job, dst, o, stats, bar, xc, streams))
@@ -156,13 +166,16 @@ async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: C
         bar.add(info.size)
         return
       }
-      if (have.type === 'file' && have.size === info.size) {
+      // --checksum: the part already there must be the source's first bytes, else it starts over
+      const same = have.type === 'file' && have.size <= info.size && (o.checksum !== true || await samePrefix(src, sp, dst, dp, have.size))
+      if (same && have.size === info.size) {
         stats.skipped++
         bar.add(info.size)
         if (o.preserve) await preserve(dst, dp, info, xc, sp, false)
         return
       }
-      if (have.type === 'file' && have.size < info.size) start = have.size
+      if (same && have.size < info.size) start = have.size
+      if (!same && have.type === 'file' && o.checksum === true) stats.mismatched++
     }
   }
   const mode = info.mode & 0o7777
@@ -215,6 +228,11 @@ async function copyOne (s: Session, src: Endpoint, job: Job, dst: Endpoint, o: C
   stats.files++
   if (o.verbose) s.err(`${dp}\n`)
   if (o.preserve) await preserve(dst, dp, info, xc, sp, created)
+}
+
+async function samePrefix (src: Endpoint, sp: string, dst: Endpoint, dp: string, length: number): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256(src, sp, length), sha256(dst, dp, length)])
+  return a.bytes === length && a.hex === b.hex
 }
 
 async function preserve (dst: Endpoint, dp: string, info: Info, xc: XattrCopier | undefined, sp: string, created: boolean): Promise<void> {

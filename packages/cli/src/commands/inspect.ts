@@ -8,6 +8,7 @@ import { CliError } from '../errors.js'
 import { byteOrder, exactIno, humanSize, isoTime, longListing, modeString, octalMode, statTime, typeName, type LongEntry } from '../format.js'
 import { formatLocation, type Location, type RemoteLocation } from '../url.js'
 import { eachArg, endpointFor } from './common.js'
+import { NO_FILTER, type Filter } from '../filter.js'
 
 /** `path` and, on a volume, `url`: how every JSON entry names what it describes. */
 function named (loc: Location, path: string): { path: string, url?: string } {
@@ -39,7 +40,7 @@ export function notADirectory (command: string, loc: RemoteLocation): CliError {
   return new CliError('ENOTDIR', `ENOTDIR: not a directory, ${command} '${loc.path}/'`, { path: loc.path })
 }
 
-export interface LsOptions { long: boolean, all: boolean, human: boolean, recursive: boolean }
+export interface LsOptions { long: boolean, all: boolean, human: boolean, recursive: boolean, filter?: Filter | undefined }
 
 export async function ls (s: Session, targets: string[], o: LsOptions): Promise<number> {
   const json: Array<Record<string, unknown>> = []
@@ -79,17 +80,21 @@ export async function ls (s: Session, targets: string[], o: LsOptions): Promise<
       await print(posix.dirname(loc.path), undefined, [{ name: posix.basename(loc.path), st: await vol.lstat(loc.path, { signal: s.signal }) }], false)
       return
     }
-    const walk = async (dir: string, label: string): Promise<void> => {
+    // filters test paths relative to the listed directory
+    const filter = o.filter ?? NO_FILTER
+    const walk = async (dir: string, label: string, rel: string): Promise<void> => {
       const ents = (await vol.readdir(dir, { withFileTypes: true, stats: true, signal: s.signal }))
         .filter(e => e.name !== '.' && e.name !== '..' && (o.all || !e.name.startsWith('.')))
         .sort((a, b) => byteOrder(a.name, b.name))
-      const list = await Promise.all(ents.map(async e => ({ name: e.name, st: e.stats ?? await vol.lstat(posix.join(dir, e.name), { signal: s.signal }) })))
+      const all = await Promise.all(ents.map(async e => ({ name: e.name, st: e.stats ?? await vol.lstat(posix.join(dir, e.name), { signal: s.signal }) })))
+      const under = (name: string): string => rel === '' ? name : `${rel}/${name}`
+      const list = all.filter(e => e.st.isDirectory() ? filter.dir(under(e.name)) : filter.file(under(e.name)))
       await print(dir, o.recursive || targets.length > 1 ? label : undefined, list, true)
       if (o.recursive) {
-        for (const e of list) if (e.st.isDirectory()) await walk(posix.join(dir, e.name), `${label.replace(/\/$/, '')}/${e.name}`)
+        for (const e of list) if (e.st.isDirectory()) await walk(posix.join(dir, e.name), `${label.replace(/\/$/, '')}/${e.name}`, under(e.name))
       }
     }
-    await walk(loc.path, arg)
+    await walk(loc.path, arg, '')
   })
   if (s.opts.json) s.json(json)
   return code
@@ -119,7 +124,7 @@ export async function stat (s: Session, targets: string[], o: { follow: boolean 
   return code
 }
 
-export interface DuOptions { summarize: boolean, human: boolean, maxDepth?: number | undefined }
+export interface DuOptions { summarize: boolean, human: boolean, maxDepth?: number | undefined, filter?: Filter | undefined }
 
 /**
  * Apparent sizes, as `du --apparent-size -b`: a directory counts its own size (st_size) with its
@@ -134,6 +139,7 @@ export async function du (s: Session, targets: string[], o: DuOptions): Promise<
     const top = await ep.lstat(loc.path)
     if (top === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${loc.path}'`), { code: 'ENOENT', path: loc.path })
     const label = (rel: string): string => rel === '' ? arg : `${arg.replace(/\/$/, '')}/${rel}`
+    const filter = o.filter ?? NO_FILTER
     interface Sum { bytes: number, files: number, dirs: number }
     const emit = (path: string, rel: string, t: Sum): void => {
       if (s.opts.json) json.push({ ...named(loc, path), bytes: t.bytes, files: t.files, dirs: t.dirs })
@@ -143,6 +149,8 @@ export async function du (s: Session, targets: string[], o: DuOptions): Promise<
       const t: Sum = { bytes: own, files: 0, dirs: 1 }
       for (const e of await ep.list(path)) {
         if (s.signal.aborted) throw s.signal.reason ?? Object.assign(new Error('aborted'), { code: 'ABORT_ERR' })
+        const r = rel === '' ? e.name : `${rel}/${e.name}`
+        if (!(e.info.type === 'dir' ? filter.dir(r) : filter.file(r))) continue
         if (e.info.type === 'dir') {
           const sub = await walk(ep.join(path, e.name), rel === '' ? e.name : `${rel}/${e.name}`, depth + 1, e.info.size)
           t.bytes += sub.bytes

@@ -1,5 +1,5 @@
 // Commands that read contents: cat, tail, sum, volfile, bricks.
-import { createHash } from 'node:crypto'
+import { sha256 } from '../hash.js'
 import { Transform } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DumpProgram } from '@gluster-ts/rpc'
@@ -107,13 +107,7 @@ export async function sum (s: Session, targets: string[]): Promise<number> {
   const code = await eachArg(s, 'sum', targets, async arg => {
     const loc = s.loc(arg)
     const ep = await endpointFor(s, loc)
-    const h = createHash('sha256')
-    let bytes = 0
-    for await (const c of ep.createReadStream(loc.path)) {
-      h.update(c as Buffer)
-      bytes += (c as Buffer).length
-    }
-    const hex = h.digest('hex')
+    const { hex, bytes } = await sha256(ep, loc.path)
     if (s.opts.json) json.push({ path: loc.path, ...(loc.kind === 'remote' ? { url: formatLocation(loc) } : {}), sha256: hex, bytes })
     else s.out(`${hex}  ${arg}\n`)
   })
