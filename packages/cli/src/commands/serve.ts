@@ -152,7 +152,11 @@ export async function serve (s: Session, o: ServeOptions): Promise<number> {
   if (o.demo) return demo(s, o)
   let server: GatewayServer | undefined
   let reloading = Promise.resolve()
+  // a SIGHUP that comes while the gateway starts (with workers, /readyz can answer before the
+  // last worker is up) is applied once it has started, instead of killing the process
+  let hupWhileStarting = false
   const onHup = (): void => {
+    if (server === undefined) { hupWhileStarting = true; return }
     reloading = reloading.then(async () => {
       const log = server!.logger
       log.info({ signal: 'SIGHUP', config: o.config }, 'reloading')
@@ -164,9 +168,10 @@ export async function serve (s: Session, o: ServeOptions): Promise<number> {
     })
   }
   try {
+    process.on('SIGHUP', onHup)
     const opts = await gatewayOptions(s, o)
     server = await startGatewayServer(opts)
-    process.on('SIGHUP', onHup)
+    if (hupWhileStarting) onHup()
     await waitForAbort(s.signal)
     const signal = (s.signal.reason as { signal?: unknown } | undefined)?.signal
     server.logger.info({ signal }, 'shutting down: draining requests in flight')
