@@ -1,5 +1,6 @@
 // The abort signal a stream (createReadStream, createWriteStream, pipeTo) gives every fop it has
-// in flight. Each fop listens on it while it runs (replicate's failover, lock waits, a block's
+// in flight, and the one a sharded volume's background deletion gives its batch of
+// shard-deletion-rate block removals (100 at once by default). Each fop listens on it while it runs (replicate's failover, lock waits, a block's
 // lookup or creation on a sharded volume), so a window of READs or WRITEs, each cut in two at a
 // block boundary, holds more listeners at once than Node's default of 10 before it warns of a
 // leak. The bound grows with the window instead of being lifted: a real leak still warns.

@@ -24,6 +24,7 @@ import {
   type CreateOpts, type DirEntry, type FopCtx, type Inode, type LockTarget, type LookupOpts, type RenameSide, type WriteOut, type XdataKeys,
 } from './layer.js'
 import type { ReadTiming } from './replicate.js'
+import { FragmentBuffers } from './frag-buffers.js'
 
 const S_IFMT = 0o170000
 const S_IFREG = 0o100000
@@ -65,6 +66,8 @@ export class DisperseLayer implements EcWriteHost {
   readonly #locks = new Map<string, EcLock & { ready?: Promise<void> }>()
   readonly #openFds = new Map<string, number>()
   readonly #sizes = new Map<string, bigint>()
+  /** what fragment READs are read into (reused: no garbage per READ) */
+  readonly #frags = new FragmentBuffers()
   #rr = 0
 
   constructor (spec: DisperseSpec, children: ClientLayer[], timing: ReadTiming, writeStragglerMs: number) {
@@ -262,25 +265,30 @@ export class DisperseLayer implements EcWriteHost {
     if (order.length < this.k) throw enotconn(`${this.name}: ${order.length} good bricks up for ${gfid.toString('hex')}, ${this.k} needed`, { ...o, syscall: o.syscall ?? 'read' })
     const got = new Map<number, Buffer>()
     const errors: GlusterError[] = []
+    /** the buffers our fragment READs are read into: given back once every READ settled */
+    const lent: Array<Buffer | undefined> = []
     const ac = new AbortController()
     const onAbort = (): void => ac.abort(o.signal?.reason)
     o.signal?.addEventListener('abort', onAbort, { once: true })
+    let hedge: NodeJS.Timeout | undefined
     try {
       const frags = await new Promise<{ bricks: number[], data: Buffer[] }>((resolve, reject) => {
         let next = 0
         let running = 0
-        let hedge: NodeJS.Timeout | undefined
-        const done = (): boolean => {
+        /** resolves with k fragments of one length when there are; else the largest such group */
+        const done = (): number => {
           const byLen = new Map<number, number[]>()
           for (const [b, d] of got) byLen.set(d.length, [...(byLen.get(d.length) ?? []), b])
+          let most = 0
           for (const bricks of byLen.values()) {
             if (bricks.length >= this.k) {
               const use = bricks.slice(0, this.k)
               resolve({ bricks: use, data: use.map(b => got.get(b)!) })
-              return true
+              return bricks.length
             }
+            most = Math.max(most, bricks.length)
           }
-          return false
+          return most
         }
         const launch = (): void => {
           if (next >= order.length) {
@@ -290,13 +298,19 @@ export class DisperseLayer implements EcWriteHost {
           const b = order[next++]!
           running++
           const brick = this.children[b]!.brick
+          const into = this.#frags.take(fragSize)
+          lent.push(into)
           brick.call(FopProgram.procs.READ, { gfid, fd: GF_ANON_FD, offset: BigInt(fragOffset), size: fragSize, flag: O_LARGEFILE, xdata: null },
-            { timeoutMs: this.attemptTimeoutMs, signal: ac.signal }).then(r => {
+            { timeoutMs: this.attemptTimeoutMs, signal: ac.signal, ...(into !== undefined ? { into } : {}) }).then(r => {
             if (r.op_ret < 0) throw toGlusterError(r.op_errno, { syscall: 'read', ...(o.path !== undefined ? { path: o.path } : {}), brick: brick.label })
             if (r.data.length % 512 !== 0) throw new GlusterError('EIO', `EIO: ${brick.label} returned ${r.data.length} fragment bytes, not a multiple of 512`, { errno: 5, brick: brick.label })
             got.set(b, r.data)
             running--
-            if (!done()) launch()
+            // another brick only when the READs still out cannot make k agreeing fragments (this
+            // one disagreed on the length): a fragment that merely came first is no reason to
+            // read one more (that read all n fragments of every stripe, n/k times the bytes)
+            const most = done()
+            if (most < this.k && most + running < this.k) launch()
           }, (err: unknown) => {
             running--
             errors.push(err instanceof GlusterError ? err : new GlusterError('EIO', String(err)))
@@ -310,7 +324,12 @@ export class DisperseLayer implements EcWriteHost {
           const tick = (): void => { hedge = setTimeout(() => { if (got.size < this.k && next < order.length) { launch(); tick() } }, hedgeMs); hedge.unref() }
           tick()
         }
-      }).finally(() => { ac.abort() })
+      }).finally(() => {
+        // no more hedges once settled (a failed READ's timer would launch one into the void),
+        // and the READs still out stop now (synchronously: none writes into `lent` after this)
+        clearTimeout(hedge)
+        ac.abort()
+      })
       const len = frags.data[0]!.length
       // decoded straight into the caller's buffer when it has room for whole stripes
       const out = o.into !== undefined && o.into.length >= len * this.k ? o.into.subarray(0, len * this.k) : Buffer.allocUnsafe(len * this.k)
@@ -318,6 +337,7 @@ export class DisperseLayer implements EcWriteHost {
       return out
     } finally {
       o.signal?.removeEventListener('abort', onAbort)
+      for (const b of lent) this.#frags.give(b)
     }
   }
 

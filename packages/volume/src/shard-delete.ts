@@ -11,6 +11,7 @@ import { newGfid, type FopCtx, type Inode } from './layer.js'
 import { BLOCK_SIZE_XATTR, FILE_SIZE_XATTR, blockSizeValue, fileSizeValue, shardAttrs, shardName } from './shard-format.js'
 import { gfidString } from './stats.js'
 import type { ShardLayer } from './shard.js'
+import { windowController } from './abort.js'
 
 const S_IFREG = 0o100000
 const GFID_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -20,7 +21,8 @@ const missing = (e: unknown): boolean => e instanceof GlusterError && (e.code ==
 export class ShardDeleter {
   readonly #layer: ShardLayer
   readonly #enabled: boolean
-  readonly #life = new AbortController()
+  /** every deletion fop listens on it: a batch of deletionRate blocks at once (windowController) */
+  readonly #life: AbortController
   #job: Promise<void> | undefined
   #again = false
 
@@ -28,6 +30,7 @@ export class ShardDeleter {
   constructor (layer: ShardLayer, enabled = true) {
     this.#layer = layer
     this.#enabled = enabled
+    this.#life = windowController(layer.deletionRate)
   }
 
   /**

@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import dc from 'node:diagnostics_channel'
+import { CHANNEL_CALL_START, type RpcCallEvent } from '@gluster-ts/rpc'
 import { startCluster } from '../../../../test-cluster/ts-cluster.js'
 import { Volume } from '../../src/index.js'
 import { createCodec } from '../../src/ec/index.js'
@@ -184,4 +186,33 @@ t.test('reads with r bricks stopped; a write while one is stopped leaves it stal
   t.ok(xa(3, 'trusted.ec.dirty') === undefined || xa(3, 'trusted.ec.dirty') === '0'.repeat(32), 'brick 4: not dirty (it took nothing)')
   await c.stopBrick(3)
   await t.rejects(Promise.all([c.stopBrick(0), c.stopBrick(1)]).then(() => fresh.appendFile('/x.bin', 'no quorum')), { code: 'ENOTCONN' }, 'fewer than k bricks: ENOTCONN')
+})
+
+t.test('a READ asks exactly k bricks for their fragments: none is read only because another came first', async t => {
+  const c = await startCluster({ dir: t.testdir(), disperse: 6, redundancy: 2, port: 0 })
+  t.teardown(() => c.close())
+  // no hedging: a loaded box must not add READs of its own to the count
+  const vol = await Volume.connect({ servers: c.volfileServer, volume: c.volume.name, hedgeAfterMs: 0, readChunkBytes: 256 * 1024 })
+  t.teardown(() => vol.close())
+  const data = pat(1 << 20, 3)
+  await vol.writeFile('/k.bin', data)
+  let reads = 0
+  const count = (m: unknown): void => { if ((m as RpcCallEvent).procedure === 'READ') reads++ }
+  dc.subscribe(CHANNEL_CALL_START, count)
+  t.teardown(() => dc.unsubscribe(CHANNEL_CALL_START, count))
+  t.equal(sha(await vol.readFile('/k.bin') as Buffer), sha(data), 'readFile')
+  t.equal(reads, 4 * 4, 'readFile: 4 READs of 256 KiB, 4 fragments each (not all 6)')
+  reads = 0
+  const got: Buffer[] = []
+  const sink = new Writable({ write (b: Buffer, _e, cb) { got.push(Buffer.from(b)); cb() } })
+  t.equal(await vol.pipeTo('/k.bin', sink), data.length)
+  t.equal(sha(Buffer.concat(got)), sha(data), 'pipeTo')
+  t.equal(reads, 4 * 4, 'pipeTo: 4 fragments per READ')
+  // with one brick down the READ still needs only k of the 5 left
+  await c.stopBrick(2)
+  const fresh = await Volume.connect({ servers: c.volfileServer, volume: c.volume.name, hedgeAfterMs: 0, readChunkBytes: 256 * 1024 })
+  t.teardown(() => fresh.close())
+  reads = 0
+  t.equal(sha(await fresh.readFile('/k.bin') as Buffer), sha(data), 'readFile with brick 3 stopped')
+  t.equal(reads, 4 * 4, 'brick 3 stopped: still 4 fragments per READ')
 })

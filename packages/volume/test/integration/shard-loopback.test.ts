@@ -220,3 +220,24 @@ t.test('2 x 3, 4 MB shards: blocks placed by DHT, a write stream across blocks',
   const left = await Promise.all(sets.map(async b => (await readdir(join(b, '.shard'))).filter(n => n.startsWith(gfid))))
   t.same(left, [[], []], 'rm: every block deleted on both sets')
 })
+
+t.test('the background deletion of a file of many blocks stays within its signal\'s listener bound', async t => {
+  // shard-deletion-rate (100) block removals run at once, each listening on the deleter's
+  // signal: more than Node's default of 10 must not be reported as a leak
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { if (w.name === 'MaxListenersExceededWarning') warnings.push(w) }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+  const c = await startCluster({ dir: t.testdir(), replica: 3, port: 0, shardBlockSize: '4MB' })
+  t.teardown(() => c.close())
+  const vol = await Volume.connect({ servers: c.volfileServer, volume: c.volume.name })
+  t.teardown(() => vol.close())
+  const fh = await vol.open('/many.bin', 'w')
+  await fh.write(Buffer.from('x'), 0, 1, 20 * BS) // a sparse file whose last byte is in block 20
+  await fh.close()
+  await vol.unlink('/many.bin')
+  await vol.settled()
+  await new Promise(resolve => setImmediate(resolve)) // warnings are emitted on the next tick
+  t.same(warnings.map(w => w.message), [], 'no MaxListenersExceededWarning')
+  t.same((await readdir(join(c.volume.bricks[0]!.path, '.shard'))).filter(n => n !== '.remove_me'), [], 'the blocks are gone')
+})
