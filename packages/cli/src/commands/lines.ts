@@ -78,13 +78,14 @@ export async function runLines (s: Session, lines: AsyncIterable<string>, o: Lin
     s.connections.forgetFailed()
     if (s.brokenPipe) return EXIT.OK
     if (r.exit === true) return r.code
-    if (r.code === EXIT.OK) continue
-    last = r.code
-    failed.push(startLine)
     if (r.code === EXIT.INTERRUPTED || s.signal.aborted) {
+      // Ctrl-C (SIGINT, SIGTERM) stops the whole batch, even a `tail -f` that ends well on it
       s.err(`gluster-ts ${o.command}: ${where(startLine)}: interrupted\n`)
       return EXIT.INTERRUPTED
     }
+    if (r.code === EXIT.OK) continue
+    last = r.code
+    failed.push(startLine)
     s.err(`gluster-ts ${o.command}: ${where(startLine)}: '${words.join(' ')}' failed with status ${r.code}${o.keepGoing ? '' : '; stopping (--keep-going runs the rest)'}\n`)
     if (!o.keepGoing) return r.code
   }
