@@ -20,7 +20,7 @@ export interface ShellOptions {
 }
 
 const BUILTINS: ReadonlyArray<{ name: string, desc: string }> = [
-  { name: 'cd', desc: 'cd [DIR]: change the current directory (the volume root without DIR)' },
+  { name: 'cd', desc: 'cd [DIR]: change the current directory (without DIR: back to where the shell started)' },
   { name: 'pwd', desc: 'print the current directory as a URL' },
   { name: 'get', desc: 'get [-r -p …] REMOTE [LOCAL]: copy from the volume to a local path (default: .)' },
   { name: 'put', desc: 'put [-r -p …] LOCAL [REMOTE]: copy a local file or tree to the volume (default: the current directory)' },
@@ -38,6 +38,7 @@ export async function shell (s: Session, url: string, o: ShellOptions, dispatch:
   } catch (err) {
     return report(s, 'shell', url, err)
   }
+  const home = cwd
   let last: number = EXIT.OK
 
   /** A Session for one builtin, over the shell's volumes, relative to the current directory. */
@@ -65,14 +66,14 @@ export async function shell (s: Session, url: string, o: ShellOptions, dispatch:
         if (args.length > 1) return { code: usage(s, 'cd', 'cd takes one directory') }
         return await withSession(signal, async b => {
           try {
-            const to = b.loc(args[0] ?? '/')
+            const to = args[0] !== undefined ? b.loc(args[0]) : home
             if (to.kind !== 'remote') throw new CliError('EUSAGE', `cd takes a directory on a volume, not the local path '${args[0]}'`)
             const next = { ...to, trailingSlash: false }
             await enterable(b, next)
             cwd = next
             return { code: EXIT.OK }
           } catch (err) {
-            return { code: report(b, 'cd', args[0] ?? '/', err) }
+            return { code: report(b, 'cd', args[0] ?? formatLocation(home), err) }
           }
         })
       case 'get':
