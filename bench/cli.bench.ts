@@ -3,10 +3,13 @@
 //   (a) `gluster-ts cat URL > /dev/null` vs `dd if=MOUNT/file of=/dev/null bs=1M`, 1 GiB, cold
 //       (drop_caches before each run: client and bricks cold);
 //   (b) `gluster-ts cp -r DIR URL` vs `cp -r DIR MOUNT/…`, 2,000 small files (0-8 KiB, 20 dirs);
-//   (c) the way back: `gluster-ts cp -r URL DIR` vs `cp -r MOUNT/… DIR`.
+//   (c) the way back: `gluster-ts cp -r URL DIR` vs `cp -r MOUNT/… DIR`;
+//   (d) 100 `cat`s of small files: one `gluster-ts batch` (one process, one connection) vs 100
+//       `gluster-ts cat` processes, one after the other (what a script calling it per file does).
 // Whole commands are timed (process start included: that is what a user waits for).
 //
 //   pnpm build && pnpm bench:cli                 # BENCH_CLI_ROUNDS=2 (1-5)
+//   BENCH_CLI_ONLY=batch pnpm bench:cli          # (d) only; prints, writes no results file
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, openSync, closeSync, statSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -17,6 +20,12 @@ import { loadRealCluster, type RealCluster } from '../test-cluster/real/index.js
 import { loadavg, machine, printMachine, printTable, fmtRatio, median, type Row } from './lib/report.js'
 
 const ROUNDS = Math.max(1, Math.min(5, Number(process.env.BENCH_CLI_ROUNDS ?? 2)))
+const ONLY = process.env.BENCH_CLI_ONLY
+if (ONLY !== undefined && ONLY !== 'batch') {
+  console.error(`bench/cli: BENCH_CLI_ONLY takes batch, not '${ONLY}'`)
+  process.exit(2)
+}
+const N_CATS = 100
 const BIG = 1 << 30
 const N_FILES = 2000
 const DIR = 'gts-bench-cli'
@@ -70,14 +79,14 @@ const m = printMachine('bench/cli: the gluster-ts command vs the FUSE client, re
 const mnt = await cluster.mount('vol1')
 await mkdir(join(mnt, DIR), { recursive: true })
 const big = join(mnt, DIR, 'big')
-if (!existsSync(big) || statSync(big).size !== BIG) {
+if (ONLY === undefined && (!existsSync(big) || statSync(big).size !== BIG)) {
   console.log('writing the 1 GiB file through FUSE (once)…')
   await sh('dd', ['if=/dev/urandom', `of=${big}`, 'bs=1M', `count=${BIG >> 20}`, 'conv=fsync'])
 }
 const work = await mkdtemp(join(tmpdir(), 'gts-bench-cli-'))
 const tree = join(work, 'tree')
 let treeBytes = 0
-for (let d = 0; d < 20; d++) {
+for (let d = 0; d < (ONLY === undefined ? 20 : 0); d++) {
   await mkdir(join(tree, `d${d}`), { recursive: true })
   for (let f = 0; f < N_FILES / 20; f++) {
     const size = (d * 7919 + f * 104729) % 8192
@@ -86,8 +95,38 @@ for (let d = 0; d < 20; d++) {
   }
 }
 
-const r: Record<string, number[]> = { dd: [], cat: [], cpFuse: [], cpOurs: [], backFuse: [], backOurs: [] }
+// (d) the small files the cats read, written once through FUSE; the batch script names each
+const cats = join(mnt, DIR, 'cats')
+await mkdir(cats, { recursive: true })
+let catBytes = 0
+const catLines: string[] = []
+for (let i = 0; i < N_CATS; i++) {
+  const size = 100 + (i * 7919) % 4000
+  catBytes += size
+  const f = join(cats, `c${i}`)
+  if (!existsSync(f) || statSync(f).size !== size) await writeFile(f, randomBytes(size))
+  catLines.push(`cat ${url(`${DIR}/cats/c${i}`)}`)
+}
+const catScript = join(work, 'cats.gts')
+await writeFile(catScript, catLines.join('\n') + '\n')
+// what is timed must be right: the batch prints every file, whole
+const printed = await new Promise<number>((resolvePromise, reject) => {
+  execFile(process.execPath, [BIN, 'batch', catScript], { encoding: 'buffer', maxBuffer: 64 << 20, timeout: 300_000 }, (err, out) => { if (err !== null) reject(err); else resolvePromise(out.length) })
+})
+if (printed !== catBytes) throw new Error(`bench/cli: batch printed ${printed} bytes, the files hold ${catBytes}`)
+
+const r: Record<string, number[]> = { dd: [], cat: [], cpFuse: [], cpOurs: [], backFuse: [], backOurs: [], catProcs: [], catBatch: [] }
 for (let round = 0; round < ROUNDS; round++) {
+  // (d) one batch vs N_CATS processes; alternate who goes first
+  const batchOnce = async (): Promise<void> => { r.catBatch!.push(await run(process.execPath, [BIN, 'batch', catScript], { stdoutToNull: true })) }
+  const procsOnce = async (): Promise<void> => {
+    const t0 = performance.now()
+    for (let i = 0; i < N_CATS; i++) await run(process.execPath, [BIN, 'cat', url(`${DIR}/cats/c${i}`)], { stdoutToNull: true })
+    r.catProcs!.push((performance.now() - t0) / 1000)
+  }
+  if (round % 2 === 0) { await procsOnce(); await batchOnce() } else { await batchOnce(); await procsOnce() }
+  if (ONLY === 'batch') { console.log(`round ${round + 1}/${ROUNDS} done (load ${loadavg()})`); continue }
+
   // (a) 1 GiB, cold each time; alternate who goes first
   const catOnce = async (): Promise<void> => { await cold(); r.cat!.push(await run(process.execPath, [BIN, 'cat', url(`${DIR}/big`)], { stdoutToNull: true })) }
   const ddOnce = async (): Promise<void> => { await cold(); r.dd!.push(await run('dd', [`if=${big}`, 'of=/dev/null', 'bs=1M'])) }
@@ -117,12 +156,15 @@ const pair = (name: string, peer: string, peerXs: number[], ours: string, oursXs
   rows.push({ name: `${name}: ${peer} (baseline)`, time: `${p.toFixed(2)} s`, rate: unit(p), runs: fmtS(peerXs), '× vs baseline': '1.00×' })
   rows.push({ name: `${name}: ${ours}`, time: `${o.toFixed(2)} s`, rate: unit(o), runs: fmtS(oursXs), '× vs baseline': fmtRatio(p / o) })
 }
-pair('1 GiB cold', 'dd bs=1M from FUSE', r.dd!, 'gluster-ts cat > /dev/null', r.cat!, s => `${(BIG / 1e6 / s).toFixed(0)} MB/s`)
-pair(`${N_FILES} files up`, 'cp -r onto FUSE', r.cpFuse!, 'gluster-ts cp -r', r.cpOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
-pair(`${N_FILES} files down`, 'cp -r from FUSE', r.backFuse!, 'gluster-ts cp -r', r.backOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
+if (ONLY === undefined) {
+  pair('1 GiB cold', 'dd bs=1M from FUSE', r.dd!, 'gluster-ts cat > /dev/null', r.cat!, s => `${(BIG / 1e6 / s).toFixed(0)} MB/s`)
+  pair(`${N_FILES} files up`, 'cp -r onto FUSE', r.cpFuse!, 'gluster-ts cp -r', r.cpOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
+  pair(`${N_FILES} files down`, 'cp -r from FUSE', r.backFuse!, 'gluster-ts cp -r', r.backOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
+}
+pair(`${N_CATS} cats of small files`, `${N_CATS} gluster-ts cat processes`, r.catProcs!, 'one gluster-ts batch of them', r.catBatch!, s => `${(N_CATS / s).toFixed(0)} files/s`)
 const columns = ['name', 'time', 'rate', 'runs', '× vs baseline']
 printTable(columns, rows)
-console.log(`\n${coldNote}; medians of ${ROUNDS} rounds; tree: ${N_FILES} files, ${(treeBytes / 1e6).toFixed(1)} MB in 20 directories.`)
+console.log(`\n${coldNote}; medians of ${ROUNDS} rounds; tree: ${N_FILES} files, ${(treeBytes / 1e6).toFixed(1)} MB in 20 directories; cats: ${N_CATS} files, ${(catBytes / 1e3).toFixed(0)} kB, page caches warm.`)
 console.log(`× = baseline time / our time (above 1: we are faster). Load average at the end: ${loadavg()}.`)
 
 const widths = columns.map(c => Math.max(c.length, ...rows.map(x => (x[c] ?? '').length)))
@@ -135,10 +177,11 @@ const md = [
   'Everything (3 glusterd, the bricks, the FUSE client, this machine\'s other work) shares the same box:',
   'compare the ratios of rows from the same run, not absolute figures. Whole commands are timed,',
   `process start included. ${coldNote}; medians of ${ROUNDS} rounds.`,
+  `${N_CATS} cats: ${N_CATS} small files (${(catBytes / 1e3).toFixed(0)} kB in all), not dropped from caches; the processes run one after the other.`,
   '',
   '| ' + columns.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |',
   '|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|',
   ...rows.map(x => '| ' + columns.map((c, i) => (x[c] ?? '').padEnd(widths[i]!)).join(' | ') + ' |'),
   '',
 ]
-if (process.env.BENCH_CLI_WRITE !== '0') writeFileSync(resolve('bench/results/cli.md'), md.join('\n'))
+if (process.env.BENCH_CLI_WRITE !== '0' && ONLY === undefined) writeFileSync(resolve('bench/results/cli.md'), md.join('\n'))

@@ -292,6 +292,12 @@ function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Ar
     .recommendCommands()
     .wrap(100)
     .epilogue(`${URL_HELP}\n\n${EXIT_HELP}`)
+  // After running a command's handler yargs renders its whole help text and keeps it, for a
+  // later showHelp() we never make (--help renders it anew): that rendering costs more than the
+  // rest of the parse, paid by every command and by every line of a batch. yargs 18 has no
+  // option for it: its usage instance's cacheHelpMessage is replaced by a no-op.
+  const usage = (y as unknown as { getInternalMethods (): { getUsageInstance (): { cacheHelpMessage (): void } } }).getInternalMethods().getUsageInstance()
+  usage.cacheHelpMessage = () => {}
   return commands(y, pick)
 }
 
