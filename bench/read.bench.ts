@@ -23,7 +23,8 @@
 //   BENCH_BASELINE=/tmp/base/packages pnpm bench:read
 //       also runs our rows on another source tree (`git archive <commit> packages/rpc/src
 //       packages/volume/src | tar -x -C /tmp/base`), interleaved in the same rounds, and prints
-//       the ratio of the two: a regression check that does not depend on the box's load
+//       the ratio of the two, in speed and in the client's CPU for the same GiB: a regression
+//       check (on a loaded box, speed swings by 2x between adjacent runs; CPU per GiB far less)
 import { existsSync, statSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, open } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
@@ -102,7 +103,7 @@ let jsDir: string | undefined
 /** BENCH_BASELINE's packages compiled (the same rows run on both trees, in the same rounds) */
 let baseDir: string | undefined
 
-/** The child: connect, stream the file into a null sink, print { mbs, startMiB, peakMiB, bytes }. */
+/** The child: connect, stream the file into a null sink, print { mbs, startMiB, peakMiB, bytes, cpuMs } (cpuMs: this process's user + system CPU during the copy). */
 const STREAM_CHILD = `
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -118,14 +119,16 @@ const start = process.memoryUsage.rss()
 let peak = start
 const timer = setInterval(() => { const r = process.memoryUsage.rss(); if (r > peak) peak = r }, 20)
 const sink = new NullSink()
+const c0 = process.cpuUsage()
 const t0 = performance.now()
 if (mode === 'pipe') await vol.pipeTo(path, sink)
 else await pipeline(vol.createReadStream(path), sink)
 const s = (performance.now() - t0) / 1000
+const cpu = process.cpuUsage(c0)
 clearInterval(timer)
 peak = Math.max(peak, process.memoryUsage.rss())
 await vol.close()
-process.stdout.write(JSON.stringify({ mbs: sink.bytes / 1e6 / s, startMiB: start / 1048576, peakMiB: peak / 1048576, bytes: sink.bytes }) + '\\n')
+process.stdout.write(JSON.stringify({ mbs: sink.bytes / 1e6 / s, startMiB: start / 1048576, peakMiB: peak / 1048576, bytes: sink.bytes, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\\n')
 `
 
 async function ddFuse (file: string): Promise<number> {
@@ -134,12 +137,12 @@ async function ddFuse (file: string): Promise<number> {
   return BIG / MB / ((performance.now() - t0) / 1000)
 }
 
-async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream', baseline = false): Promise<{ mbs: number, startMiB: number, peakMiB: number }> {
+async function oursStream (opts: { readChunkBytes?: number, readWindow?: number } = {}, mode: 'stream' | 'pipe' = 'stream', baseline = false): Promise<{ mbs: number, startMiB: number, peakMiB: number, cpuMs: number }> {
   jsDir ??= compileLibrary(join(repo, 'packages'), { 'stream.js': STREAM_CHILD })
   if (baseline) baseDir ??= compileLibrary(BASELINE!, { 'stream.js': STREAM_CHILD })
   const arg = JSON.stringify({ servers, volume: VOLUME, path: `/${DIR}/1g.bin`, opts: { ...volOpts, ...opts }, mode })
   const { stdout } = await sh(process.execPath, [join(baseline ? baseDir! : jsDir, 'stream.js'), arg], 600_000)
-  const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mbs: number, startMiB: number, peakMiB: number, bytes: number }
+  const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { mbs: number, startMiB: number, peakMiB: number, bytes: number, cpuMs: number }
   if (r.bytes !== BIG) throw new Error(`stream gave ${r.bytes} bytes, want ${BIG}`)
   return r
 }
@@ -197,7 +200,7 @@ async function main (): Promise<void> {
   }
 
   // (a) 1 GiB; with BENCH_BASELINE the baseline tree's stream and pipeTo run in the same rounds
-  type Run = { mbs: number, startMiB: number, peakMiB: number }
+  type Run = { mbs: number, startMiB: number, peakMiB: number, cpuMs: number }
   const dd: number[] = []
   const ours: Run[] = []
   const piped: Run[] = []
@@ -273,6 +276,14 @@ async function main (): Promise<void> {
     rows.push(
       { name: '1 GiB: createReadStream, baseline tree', result: `${fmtNum(bO)} MB/s`, runs: baseOurs.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': `this tree ${fmtRatio(oursM / bO)}`, 'peak RSS': `${Math.max(...baseOurs.map(o => o.peakMiB)).toFixed(0)} MiB` },
       { name: '1 GiB: pipeTo, baseline tree', result: `${fmtNum(bP)} MB/s`, runs: basePiped.map(o => fmtNum(o.mbs)).join(', '), '× vs baseline': `this tree ${fmtRatio(pipedM / bP)}`, 'peak RSS': `${Math.max(...basePiped.map(o => o.peakMiB)).toFixed(0)} MiB` },
+      // CPU for the same GiB moves far less with the box's load than MB/s does: the steadier check
+      ...([['createReadStream', ours, baseOurs], ['pipeTo', piped, basePiped]] as const).map(([what, t, b]) => ({
+        name: `1 GiB: ${what}, client CPU, this tree vs baseline tree`,
+        result: `${median(t.map(o => o.cpuMs)).toFixed(0)} vs ${median(b.map(o => o.cpuMs)).toFixed(0)} ms`,
+        runs: `${t.map(o => o.cpuMs.toFixed(0)).join(', ')} vs ${b.map(o => o.cpuMs.toFixed(0)).join(', ')}`,
+        '× vs baseline': `this tree ${fmtRatio(median(b.map(o => o.cpuMs)) / median(t.map(o => o.cpuMs)))}`,
+        'peak RSS': '',
+      })),
       { name: '1000 × 4 KiB: Volume.readFile, baseline tree', result: `${bS.toFixed(3)} ms/file`, runs: smallBase.map(x => x.toFixed(3)).join(', '), '× vs baseline': `this tree ${fmtRatio(bS / sO)}`, 'peak RSS': '' },
     )
   }
