@@ -161,7 +161,7 @@ if (ONLY === undefined) {
   pair(`${N_FILES} files up`, 'cp -r onto FUSE', r.cpFuse!, 'gluster-ts cp -r', r.cpOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
   pair(`${N_FILES} files down`, 'cp -r from FUSE', r.backFuse!, 'gluster-ts cp -r', r.backOurs!, s => `${(N_FILES / s).toFixed(0)} files/s`)
 }
-pair(`${N_CATS} cats of small files`, `${N_CATS} gluster-ts cat processes`, r.catProcs!, 'one gluster-ts batch of them', r.catBatch!, s => `${(N_CATS / s).toFixed(0)} files/s`)
+pair(`${N_CATS} cats of small files`, `${N_CATS} gluster-ts cat processes`, r.catProcs!, 'one gluster-ts batch of them', r.catBatch!, s => `${(N_CATS / s).toFixed(1)} files/s`)
 const columns = ['name', 'time', 'rate', 'runs', '× vs baseline']
 printTable(columns, rows)
 console.log(`\n${coldNote}; medians of ${ROUNDS} rounds; tree: ${N_FILES} files, ${(treeBytes / 1e6).toFixed(1)} MB in 20 directories; cats: ${N_CATS} files, ${(catBytes / 1e3).toFixed(0)} kB, page caches warm.`)
