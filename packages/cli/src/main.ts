@@ -5,6 +5,8 @@ import { setMaxListeners } from 'node:events'
 import { readFileSync } from 'node:fs'
 import yargs, { type Argv } from 'yargs'
 import { Session, type GlobalOptions, type Io } from './session.js'
+import type { RemoteLocation } from './url.js'
+import type { Dispatch } from './commands/lines.js'
 import { CliError, EXIT } from './errors.js'
 import { parseMode, parseSizeChange, parseTailCount } from './format.js'
 import { splitServers } from './url.js'
@@ -27,10 +29,12 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 /** This package's version (package.json sits beside src/ and dist/, in the repo and in the tarball). */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync'])
+const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync', 'batch', 'shell'])
 
 type Args = Record<string, unknown> & { _: Array<string | number> }
-type Run = (s: Session, a: Args) => Promise<number>
+type Run = (s: Session, a: Args, dispatch: Dispatch) => Promise<number>
+/** A line of batch or shell: the Session of the invocation around it. */
+interface Inner { parent: Session, cwd: RemoteLocation | undefined, signal: AbortSignal }
 
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String)
 const num = (v: unknown, what: string): number => {
@@ -52,10 +56,14 @@ const filterOptions = (y: Argv): Argv => y
   .option('exclude', { type: 'string', requiresArg: true, describe: 'leave out paths matching this glob' })
   .option('filter', { type: 'string', requiresArg: true, describe: '\'+ GLOB\' or \'- GLOB\': include or exclude; all three are tested in the order given, first match wins' })
 
-/** Every command: its yargs definition and what runs it. `argv`: the command line, for the order of filter flags. */
-function commands (y: Argv, pick: (r: Run) => void, argv: readonly string[]): Argv {
+/**
+ * Every command: its yargs definition and what runs it. `argv`: the command line, for the order
+ * of filter flags; `list` collects every command's name and description (catalog()).
+ */
+function commands (y: Argv, pick: (r: Run) => void, argv: readonly string[], list?: Array<{ name: string, desc: string }>): Argv {
   const filter = (): Filter => buildFilter(filterArgs(argv))
   const def = (cmd: string, desc: string, build: (y: Argv) => Argv, examples: Array<[string, string]>, run: Run): void => {
+    list?.push({ name: cmd.split(' ')[0]!, desc })
     y.command(cmd, desc, yy => {
       const b = build(yy)
       for (const [ex, what] of examples) b.example(ex, what)
@@ -276,7 +284,32 @@ function commands (y: Argv, pick: (r: Run) => void, argv: readonly string[]): Ar
     allowInsecure: a['allow-insecure'] !== undefined ? a['allow-insecure'] === 'on' : undefined,
     tls: a.tls === true, sslAllow: a['ssl-allow'] !== undefined ? String(a['ssl-allow']) : undefined,
   }))
+
+  // batch and shell: many command lines over one connection per volume (commands/lines.ts)
+  def('batch <file>', 'run gluster-ts commands, one per line, from FILE (- for stdin), over one connection per volume', y => y
+    .positional('file', { type: 'string', describe: 'the commands (without `gluster-ts`), one per line; # comments; - reads stdin' })
+    .option('keep-going', { alias: 'k', type: 'boolean', default: false, describe: 'run every line; exit with the last failure\'s status' }),
+  [['$0 batch ./upload.gts', 'run a script; the first failure stops it'],
+    ['printf \'cat gluster://h1/vol1/a\\ncat gluster://h1/vol1/b\\n\' | $0 batch -', 'from stdin'],
+    ['$0 batch -k ./cleanup.gts', 'run every line, whatever fails']],
+  // yargs parses a lone '-' as an empty string (an empty file name means nothing else)
+  async (s, a, dispatch) => (await import('./commands/batch.js')).batch(s, a.file === '' ? '-' : String(a.file), { keepGoing: a['keep-going'] === true }, dispatch))
+
+  def('shell <url>', 'an interactive shell on a volume directory (cd, ls, get, put… and every command), over one connection', y => url(y, 'url', 'the starting directory (gluster:// URL)')
+    .option('keep-going', { alias: 'k', type: 'boolean', default: false, describe: 'when stdin is not a terminal: run every line, as batch -k' }),
+  [['$0 shell gluster://h1/vol1/', 'then: cd photos, ls -l, get a.jpg, put ./b.jpg, exit'],
+    ['printf \'cd docs\\nls\\n\' | $0 shell gluster://h1/vol1/', 'a script on stdin, as batch runs it']],
+  async (s, a, dispatch) => (await import('./commands/shell.js')).shell(s, String(a.url), {
+    keepGoing: a['keep-going'] === true, commands: catalog().filter(c => !NOT_NESTED.has(c.name)),
+  }, dispatch))
   return y
+}
+
+/** Every command's name and description, in the order of --help. */
+function catalog (): Array<{ name: string, desc: string }> {
+  const list: Array<{ name: string, desc: string }> = []
+  commands(yargs([]), () => {}, [], list)
+  return list
 }
 
 /** The yargs parser. Not exported: the published types would then need @types/yargs. */
@@ -298,6 +331,12 @@ function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Ar
     .recommendCommands()
     .wrap(100)
     .epilogue(`${URL_HELP}\n\n${EXIT_HELP}`)
+  // After running a command's handler yargs renders its whole help text and keeps it, for a
+  // later showHelp() we never make (--help renders it anew): that rendering costs more than the
+  // rest of the parse, paid by every command and by every line of a batch. yargs 18 has no
+  // option for it: its usage instance's cacheHelpMessage is replaced by a no-op.
+  const usage = (y as unknown as { getInternalMethods (): { getUsageInstance (): { cacheHelpMessage (): void } } }).getInternalMethods().getUsageInstance()
+  usage.cacheHelpMessage = () => {}
   return commands(y, pick, argv)
 }
 
@@ -319,7 +358,21 @@ function unknownFlags (y: Argv, a: Args): string[] {
 }
 
 /** Run the command line `argv` (without node and script); resolves with the exit status. */
-export async function main (rawArgv: readonly string[], io: Io = defaultIo()): Promise<number> {
+export async function main (argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  return await execute(argv, io, undefined)
+}
+
+/** Commands that do not run as a line of `batch` or `shell`: they run until stopped, or read lines themselves. */
+const NOT_NESTED = new Set(['serve', 'cluster', 'batch', 'shell'])
+/** Commands that, in the shell and given no path, work on the current directory. */
+const CWD_DEFAULT = new Set(['ls', 'du', 'df', 'find', 'bricks', 'volfile'])
+
+/**
+ * Parse and run one command line. `inner`: a line of `batch` or `shell`, run with the
+ * invocation's volumes, signal and global flags (the line's own flags win).
+ */
+async function execute (rawArgv: readonly string[], io: Io, inner: Inner | undefined): Promise<number> {
+  // `--filter '- *.jpg'`: one word for yargs, which would take '- *.jpg' for a flag
   const argv = joinFilterValues(rawArgv)
   let run: Run | undefined
   let parsed: Args | undefined
@@ -343,13 +396,22 @@ export async function main (rawArgv: readonly string[], io: Io = defaultIo()): P
   const shortH = argv.findIndex((x, i) => x === '-h' && (dashDash < 0 || i < dashDash))
   if (unknown.includes('h') && shortH >= 0) {
     // -h is --help, except in the commands where it is --human-readable (ls, du), as in coreutils
-    return await main(argv.map((x, i) => i === shortH ? '--help' : x), io)
+    return await execute(argv.map((x, i) => i === shortH ? '--help' : x), io, inner)
   }
   if (unknown.length > 0) usageError = new Error(`Unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`)
+  const named = typeof parsed?._[0] === 'string' && COMMANDS.has(parsed._[0]) ? parsed._[0] : undefined
+  if (usageError === undefined && inner !== undefined && named !== undefined && NOT_NESTED.has(named) && run !== undefined) {
+    usageError = new Error(`${named} does not run inside batch or shell`)
+  }
+  if (usageError !== undefined && inner?.cwd !== undefined && named !== undefined && CWD_DEFAULT.has(named) &&
+    /^Not enough non-option arguments: got 0\b/.test(usageError.message)) {
+    // in the shell, `ls` alone lists the current directory
+    return await execute([...argv, '.'], io, inner)
+  }
   if (usageError !== undefined) {
     // one line, like every other error; the full help is one --help away
     const hint = /^Did you mean .*$/m.exec(output)?.[0]
-    const cmd = typeof parsed?._[0] === 'string' && COMMANDS.has(parsed._[0]) ? ` ${parsed._[0]}` : ''
+    const cmd = named !== undefined ? ` ${named}` : ''
     io.stderr.write(`gluster-ts${cmd}: EUSAGE: ${usageError.message.replace(/\s*\n\s*/g, ' ')}${hint !== undefined ? ` ${hint}` : ''} (gluster-ts${cmd} --help)\n`)
     return EXIT.USAGE
   }
@@ -360,7 +422,14 @@ export async function main (rawArgv: readonly string[], io: Io = defaultIo()): P
   }
   const a = parsed
   const command = String(a._[0] ?? '')
-  const ownSignal = io.signal === undefined
+  let opts: GlobalOptions
+  try {
+    opts = globalOptions(a, io.env, inner?.parent.opts)
+  } catch (err) {
+    io.stderr.write(`gluster-ts ${command}: EUSAGE: ${(err as Error).message}\n`)
+    return EXIT.USAGE
+  }
+  const ownSignal = io.signal === undefined && inner === undefined
   const ac = new AbortController()
   // every transfer in flight listens on the one run-wide signal (cp -j 32 …)
   setMaxListeners(0, ac.signal)
@@ -371,26 +440,13 @@ export async function main (rawArgv: readonly string[], io: Io = defaultIo()): P
     process.on('SIGINT', onSig)
     process.on('SIGTERM', onSig)
   }
-  const envTimeout = io.env.GLUSTER_TS_TIMEOUT
-  let tls
+  const s = inner === undefined
+    ? new Session({ ...io, signal: io.signal ?? ac.signal }, opts)
+    : new Session({ ...io, signal: inner.signal }, opts, { connections: inner.parent.connections, cwd: inner.cwd })
+  // batch and shell run their lines through this, with the volumes of this Session
+  const dispatch: Dispatch = (line, o) => execute(line, { ...io, stdin: o.stdin ?? io.stdin }, { parent: s, cwd: o.cwd, signal: o.signal ?? s.signal })
   try {
-    tls = tlsOptions(a, io.env)
-  } catch (err) {
-    io.stderr.write(`gluster-ts ${command}: EUSAGE: ${(err as Error).message}\n`)
-    return EXIT.USAGE
-  }
-  const opts: GlobalOptions = {
-    tls,
-    servers: splitServers(a.servers !== undefined ? String(a.servers) : io.env.GLUSTER_TS_SERVERS),
-    json: a.json === true,
-    debug: a.debug === true,
-    trace: a.trace === true,
-    progress: a.progress !== false,
-    timeoutMs: a.timeout !== 10000 || envTimeout === undefined ? Number(a.timeout) : Number(envTimeout),
-  }
-  const s = new Session({ ...io, signal: io.signal ?? ac.signal }, opts)
-  try {
-    const code = await run(s, a)
+    const code = await run(s, a, dispatch)
     return s.brokenPipe ? EXIT.OK : code
   } catch (err) {
     return report(s, command, undefined, err)
@@ -400,5 +456,23 @@ export async function main (rawArgv: readonly string[], io: Io = defaultIo()): P
       process.off('SIGTERM', onSig)
     }
     await s.close()
+  }
+}
+
+/** The global flags of a parsed line; a line of batch or shell takes what it does not set from the invocation's. */
+function globalOptions (a: Args, env: NodeJS.ProcessEnv, outer: GlobalOptions | undefined): GlobalOptions {
+  const envTimeout = env.GLUSTER_TS_TIMEOUT
+  const tls = tlsOptions(a, env) ?? outer?.tls
+  const servers = a.servers !== undefined ? splitServers(String(a.servers)) : outer?.servers ?? splitServers(env.GLUSTER_TS_SERVERS)
+  const timeoutMs = a.timeout !== 10000 ? Number(a.timeout) : outer?.timeoutMs ?? (envTimeout === undefined ? 10000 : Number(envTimeout))
+  return {
+    tls,
+    servers,
+    json: a.json === true || outer?.json === true,
+    debug: a.debug === true || outer?.debug === true,
+    // the invocation already prints every call when it has --trace
+    trace: a.trace === true && outer?.trace !== true,
+    progress: a.progress !== false && outer?.progress !== false,
+    timeoutMs,
   }
 }

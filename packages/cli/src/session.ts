@@ -1,12 +1,15 @@
 // What one run of the command shares: its streams, its global flags, the volumes it connected
 // to (one Volume per servers+volume, reused by every argument), SIGINT, --trace and the progress bar.
+// `batch` and `shell` run many command lines in one process: each line gets its own Session over
+// the invocation's Connections, so the whole invocation keeps one Volume per servers+volume.
+import { posix } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import cliProgress from 'cli-progress'
 import { trace, type TraceEvent } from '@gluster-ts/rpc'
 import { Volume, type VolumeOptions, type VolumeTlsOptions } from '@gluster-ts/volume'
 import { bytesText } from './format.js'
 import { UMASK } from './endpoint.js'
-import { parseLocation, volumeKey, type Location, type RemoteLocation } from './url.js'
+import { isUrl, parseLocation, volumeKey, type Location, type RemoteLocation } from './url.js'
 import { CliError } from './errors.js'
 
 /** The process's streams and environment (tests pass their own). */
@@ -31,12 +34,59 @@ export interface GlobalOptions {
   tls?: VolumeTlsOptions | undefined
 }
 
+/**
+ * The Volumes of one invocation, one per servers+volume (and TLS settings), shared by every
+ * argument and, in `batch` and `shell`, by every command line.
+ */
+export class Connections {
+  readonly #volumes = new Map<string, { p: Promise<Volume>, failed: boolean }>()
+
+  get (key: string, connect: () => Promise<Volume>): Promise<Volume> {
+    let e = this.#volumes.get(key)
+    if (e === undefined) {
+      const entry = { p: connect(), failed: false }
+      entry.p.catch(() => { entry.failed = true })
+      this.#volumes.set(key, entry)
+      e = entry
+    }
+    return e.p
+  }
+
+  /**
+   * Forget the connects that failed, so that the next command line tries again (a server that was
+   * down when one line ran may be up for the next). Within one line a failure is kept: `cat a b`
+   * with no server waits for the deadline once, not once per argument.
+   */
+  forgetFailed (): void {
+    for (const [k, e] of this.#volumes) if (e.failed) this.#volumes.delete(k)
+  }
+
+  async close (): Promise<void> {
+    const vols = [...this.#volumes.values()]
+    this.#volumes.clear()
+    await Promise.all(vols.map(async e => {
+      const v = await e.p.catch(() => undefined)
+      await v?.close({ timeoutMs: 2000 })
+    }))
+  }
+}
+
+/** What a command line run by `batch` or `shell` takes from the invocation around it. */
+export interface Nested {
+  connections: Connections
+  /** `shell`: relative paths name files on this volume, under this directory */
+  cwd?: RemoteLocation | undefined
+}
+
 export class Session {
   readonly io: Io
   readonly opts: GlobalOptions
   /** aborted by SIGINT/SIGTERM (io.signal) and when stdout's reader goes away */
   readonly signal: AbortSignal
-  #volumes = new Map<string, Promise<Volume>>()
+  readonly connections: Connections
+  /** set by `shell`: see loc() */
+  readonly cwd: RemoteLocation | undefined
+  readonly #ownConnections: boolean
   #stopTrace: (() => void) | undefined
   #pipe = new AbortController()
   readonly #onOutError = (err: unknown): void => {
@@ -51,9 +101,12 @@ export class Session {
     if (!this.#pipe.signal.aborted) this.#pipe.abort(err)
   }
 
-  constructor (io: Io, opts: GlobalOptions) {
+  constructor (io: Io, opts: GlobalOptions, nested?: Nested) {
     this.io = io
     this.opts = opts
+    this.connections = nested?.connections ?? new Connections()
+    this.#ownConnections = nested === undefined
+    this.cwd = nested?.cwd
     this.signal = io.signal !== undefined ? AbortSignal.any([io.signal, this.#pipe.signal]) : this.#pipe.signal
     io.stdout.on('error', this.#onOutError)
     if (opts.trace) this.#stopTrace = trace(e => { this.io.stderr.write(traceLine(e)) })
@@ -62,7 +115,24 @@ export class Session {
   /** stdout's reader went away (EPIPE): the run ends quietly with status 0 */
   get brokenPipe (): boolean { return this.#pipe.signal.aborted && (this.#pipe.signal.reason as { code?: unknown } | undefined)?.code === 'EPIPE' }
 
+  /**
+   * What an argument names. In `shell` (a current directory is set) a path that is not a URL names
+   * a file on the shell's volume, relative to the current directory (or to the volume's root when
+   * it starts with '/'), and `file:PATH` names the local PATH; elsewhere a path is local.
+   */
   loc (arg: string): Location {
+    const cwd = this.cwd
+    if (cwd !== undefined && !isUrl(arg)) {
+      if (arg.startsWith('file:')) {
+        const path = arg.slice(arg.startsWith('file://') ? 7 : 5)
+        if (path === '') throw new CliError('EUSAGE', `'${arg}' names no local path`)
+        return { kind: 'local', input: arg, path }
+      }
+      if (arg === '') throw new CliError('EUSAGE', 'empty path')
+      if (arg.includes('\0')) throw new CliError('EUSAGE', `'${arg}': NUL in path`)
+      const path = posix.resolve(cwd.path, arg)
+      return { ...cwd, input: arg, path, trailingSlash: arg.endsWith('/') && path !== '/' }
+    }
     return parseLocation(arg, { ...(this.opts.servers !== undefined ? { servers: this.opts.servers } : {}) })
   }
 
@@ -74,9 +144,9 @@ export class Session {
 
   /** The Volume for this location, connected once per run and shared. */
   volume (loc: RemoteLocation): Promise<Volume> {
-    const key = volumeKey(loc)
-    let p = this.#volumes.get(key)
-    if (p === undefined) {
+    // TLS settings are part of the key: a line of a batch may name other certificates
+    const key = `${volumeKey(loc)} ${JSON.stringify(this.opts.tls ?? null)}`
+    return this.connections.get(key, () => {
       const o: VolumeOptions = {
         servers: loc.servers,
         volume: loc.volume,
@@ -87,13 +157,8 @@ export class Session {
         umask: UMASK,
         ...(this.opts.tls !== undefined ? { tls: this.opts.tls } : {}),
       }
-      const made: Promise<Volume> = connectSoon(o, this.opts.timeoutMs)
-      // a failed connection is not kept: the next call (sync --retries) connects again
-      made.catch(() => { if (this.#volumes.get(key) === made) this.#volumes.delete(key) })
-      this.#volumes.set(key, made)
-      p = made
-    }
-    return p
+      return connectSoon(o, this.opts.timeoutMs)
+    })
   }
 
   out (s: string | Uint8Array): void { if (!this.#pipe.signal.aborted) this.io.stdout.write(s) }
@@ -109,13 +174,12 @@ export class Session {
     return new BarProgress(this.io.stderr, total, label)
   }
 
+  /** Close the volumes (unless they are the invocation's, lent to this command line) and stop tracing. */
   async close (): Promise<void> {
-    const vols = [...this.#volumes.values()]
-    this.#volumes.clear()
-    await Promise.all(vols.map(async p => {
-      const v = await p.catch(() => undefined)
-      await v?.close({ timeoutMs: 2000 })
-    }))
+    // a command line of batch/shell: the invocation's own Session keeps listening on stdout (a
+    // late EPIPE must not become an uncaught 'error'), and keeps the volumes for the next line
+    if (this.#ownConnections) await this.connections.close()
+    else this.io.stdout.off('error', this.#onOutError)
     this.#stopTrace?.()
   }
 }

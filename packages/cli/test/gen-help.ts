@@ -3,7 +3,7 @@
 import { main } from '../src/main.js'
 import { capture } from './helpers.js'
 
-export const COMMANDS = ['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync']
+export const COMMANDS = ['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync', 'batch', 'shell']
 
 export async function helpText (cmd: string): Promise<string> {
   const c = capture()

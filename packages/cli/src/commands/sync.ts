@@ -84,7 +84,11 @@ export async function sync (s: Session, srcArg: string, dstArg: string, o: SyncO
   const retry = <T>(fn: () => Promise<T>): Promise<T> => withRetry(fn, {
     retries: o.retries,
     signal: s.signal,
-    onRetry: (err, n, ms) => { s.err(`gluster-ts sync: ${(err as Error).message ?? String(err)}; try ${n + 1} of ${o.retries + 1} in ${ms / 1000} s\n`) },
+    onRetry: (err, n, ms) => {
+      s.err(`gluster-ts sync: ${(err as Error).message ?? String(err)}; try ${n + 1} of ${o.retries + 1} in ${ms / 1000} s\n`)
+      // the next try connects again (a connect that failed is otherwise kept for the whole command)
+      s.connections.forgetFailed()
+    },
   })
   let src: Side
   let dst: Side
