@@ -15,6 +15,8 @@ import { mkdir, mv, put, rm, touch, truncate } from './commands/write.js'
 import { cp } from './commands/cp.js'
 import type { LogLevel } from '@gluster-ts/http'
 import { tlsFlags, tlsOptions } from './tls-flags.js'
+import { MORE_COMMANDS, moreCommands, preArgv } from './more-commands.js'
+import { COMPLETE_ENV, yargsShellEnv } from './commands/completion.js'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
 // when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
 const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
@@ -24,7 +26,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 /** This package's version (package.json sits beside src/ and dist/, in the repo and in the tarball). */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster'])
+const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', ...MORE_COMMANDS])
 
 type Args = Record<string, unknown> & { _: Array<string | number> }
 type Run = (s: Session, a: Args) => Promise<number>
@@ -240,6 +242,8 @@ function commands (y: Argv, pick: (r: Run) => void): Argv {
     allowInsecure: a['allow-insecure'] !== undefined ? a['allow-insecure'] === 'on' : undefined,
     tls: a.tls === true, sslAllow: a['ssl-allow'] !== undefined ? String(a['ssl-allow']) : undefined,
   }))
+  // issue 18: chmod chown ln rmdir getfattr setfattr df find completion
+  moreCommands(def, { url, strs, num })
   return y
 }
 
@@ -265,6 +269,26 @@ function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Ar
   return commands(y, pick)
 }
 
+/**
+ * What the completion scripts ask (commands/completion.ts): yargs's completions of these words,
+ * one per line, formatted for the shell the script names (yargs reads $SHELL when it builds).
+ */
+async function complete (words: readonly string[], io: Io): Promise<number> {
+  const saved = process.env.SHELL
+  process.env.SHELL = yargsShellEnv(io.env[COMPLETE_ENV])
+  try {
+    // yargs answers --get-yargs-completions while parsing (a command's own flags are known
+    // only inside that command's builder); with a parse callback its answer is the output
+    let output = ''
+    parser(['--get-yargs-completions', ...words]).parse(['--get-yargs-completions', ...words], {}, (_err: unknown, _a: unknown, out: string) => { output = out })
+    if (output !== '') io.stdout.write(output.endsWith('\n') ? output : output + '\n')
+    return EXIT.OK
+  } finally {
+    if (saved === undefined) delete process.env.SHELL
+    else process.env.SHELL = saved
+  }
+}
+
 function defaultIo (): Io {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }
 }
@@ -283,7 +307,9 @@ function unknownFlags (y: Argv, a: Args): string[] {
 }
 
 /** Run the command line `argv` (without node and script); resolves with the exit status. */
-export async function main (argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+export async function main (args: readonly string[], io: Io = defaultIo()): Promise<number> {
+  if (args[0] === '--get-yargs-completions') return await complete(args.slice(1), io)
+  const argv = preArgv(args)
   let run: Run | undefined
   let parsed: Args | undefined
   let usageError: Error | undefined
