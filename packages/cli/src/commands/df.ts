@@ -18,7 +18,7 @@ export interface DfOptions { bricks: boolean, human: boolean, blockSize: number,
 export function parseBlockSize (text: string): number {
   const m = /^(\d*)([KMGTPE]?)(B?)$/i.exec(text)
   if (m === null || (m[1] === '' && m[2] === '') || (m[3] !== '' && m[2] === '')) throw new CliError('EUSAGE', `invalid --block-size argument '${text}'`)
-  const power = 'KMGTPE'.indexOf(m[2]!.toUpperCase()) + 1
+  const power = m[2] === '' ? 0 : 'KMGTPE'.indexOf(m[2]!.toUpperCase()) + 1
   const n = (m[1] === '' ? 1 : Number(m[1])) * (m[3] !== '' ? 1000 : 1024) ** power
   if (!Number.isSafeInteger(n) || n <= 0) throw new CliError('EUSAGE', `invalid --block-size argument '${text}'`)
   return n

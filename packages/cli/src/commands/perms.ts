@@ -4,6 +4,7 @@
 // every symlink itself.
 import type { Volume } from '@gluster-ts/volume'
 import type { Session } from '../session.js'
+import { EXIT } from '../errors.js'
 import { UMASK } from '../endpoint.js'
 import { modeString } from '../format.js'
 import { applyMode, type CompiledMode } from '../modes.js'
@@ -26,7 +27,8 @@ const octal4 = (m: number): string => (m & 0o7777).toString(8).padStart(4, '0')
 export interface ChmodOptions { recursive: boolean, verbose: boolean, changes: boolean }
 
 export async function chmod (s: Session, mode: CompiledMode, args: string[], o: ChmodOptions): Promise<number> {
-  return eachArg(s, 'chmod', args, async arg => {
+  let partial = false
+  const code = await eachArg(s, 'chmod', args, async arg => {
     const loc = s.remote(arg, 'chmod')
     const vol = await s.volume(loc)
     for await (const e of targets(s, vol, loc.path, o.recursive, true)) {
@@ -35,6 +37,12 @@ export async function chmod (s: Session, mode: CompiledMode, args: string[], o: 
       const next = applyMode(mode, e.st.mode, e.st.isDirectory(), UMASK)
       await vol.chmod(e.path, next, { signal: s.signal })
       const name = joinArg(arg, e.rel)
+      // `chmod -w`: no who, so the umask's bits were left alone; coreutils says so and fails
+      const asked = applyMode(mode, e.st.mode, e.st.isDirectory(), 0)
+      if (asked !== next) {
+        s.err(`gluster-ts chmod: ${name}: new permissions are ${modeString(next).slice(1)}, not ${modeString(asked).slice(1)}\n`)
+        partial = true
+      }
       if (old !== next && (o.verbose || o.changes)) {
         s.out(`mode of '${name}' changed from ${octal4(old)} (${modeString(old).slice(1)}) to ${octal4(next)} (${modeString(next).slice(1)})\n`)
       } else if (old === next && o.verbose) {
@@ -42,6 +50,7 @@ export async function chmod (s: Session, mode: CompiledMode, args: string[], o: 
       }
     }
   })
+  return code === EXIT.OK && partial ? EXIT.FAILURE : code
 }
 
 export interface ChownOptions { recursive: boolean, noDereference: boolean }
