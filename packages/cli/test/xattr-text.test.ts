@@ -25,7 +25,7 @@ function tools (dir: string): string | undefined {
 t.test('encodeValue prints what getfattr prints, for each encoding', async t => {
   const dir = scratch(t, 'gts-xattr-')
   const skip = tools(dir)
-  if (skip !== undefined) { t.skip(skip); return }
+  if (skip !== undefined) { t.plan(0, skip); return }
   const f = join(dir, 'f')
   writeFileSync(f, '')
   for (const v of VALUES) {
@@ -41,7 +41,7 @@ t.test('encodeValue prints what getfattr prints, for each encoding', async t => 
 t.test('decodeValue reads -v as setfattr does', async t => {
   const dir = scratch(t, 'gts-xattr-')
   const skip = tools(dir)
-  if (skip !== undefined) { t.skip(skip); return }
+  if (skip !== undefined) { t.plan(0, skip); return }
   const f = join(dir, 'f')
   writeFileSync(f, '')
   for (const text of ['plain', '"quoted"', '"a\\012b\\"c\\\\d"', 'no\\quote\\101', '"abc', 'abc"', '"', '0x00ff01', '0X 61 62', '0sAP8B', '0sYWJj', '0s YWJj  YWJj ',
