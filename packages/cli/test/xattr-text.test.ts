@@ -1,6 +1,6 @@
 // getfattr's value encodings and setfattr's decoding against the attr package's own tools on a
 // local file (skipped where they or user xattrs are missing).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,21 +13,20 @@ const VALUES: Buffer[] = [
   Buffer.from('héllo wörld'), Buffer.from('\r'), Buffer.from('x'.repeat(300)),
 ]
 
-function tools (dir: string): string | undefined {
-  const f = join(dir, 'probe')
+/** An empty local file that can hold user.* attributes, or why there is none (the test is then skipped). */
+function localFile (t: Test): string | undefined {
+  const f = join(scratch(t, 'gts-xattr-'), 'f')
   writeFileSync(f, '')
   const r = spawnSync('setfattr', ['-n', 'user.probe', '-v', '1', f])
-  if (r.error !== undefined) return 'the attr tools are not installed'
-  if (r.status !== 0) return `no user xattrs here: ${r.stderr.toString().trim()}`
+  const skip = r.error !== undefined ? 'the attr tools are not installed' : r.status !== 0 ? `no user xattrs here: ${r.stderr.toString().trim()}` : undefined
+  if (skip === undefined) return f
+  t.plan(0, skip)
   return undefined
 }
 
 t.test('encodeValue prints what getfattr prints, for each encoding', async t => {
-  const dir = scratch(t, 'gts-xattr-')
-  const skip = tools(dir)
-  if (skip !== undefined) { t.plan(0, skip); return }
-  const f = join(dir, 'f')
-  writeFileSync(f, '')
+  const f = localFile(t)
+  if (f === undefined) return
   for (const v of VALUES) {
     execFileSync('setfattr', ['-n', 'user.v', '-v', `0x${v.toString('hex')}`, f])
     for (const enc of [undefined, 'text', 'hex', 'base64'] as const) {
@@ -39,11 +38,8 @@ t.test('encodeValue prints what getfattr prints, for each encoding', async t => 
 })
 
 t.test('decodeValue reads -v as setfattr does', async t => {
-  const dir = scratch(t, 'gts-xattr-')
-  const skip = tools(dir)
-  if (skip !== undefined) { t.plan(0, skip); return }
-  const f = join(dir, 'f')
-  writeFileSync(f, '')
+  const f = localFile(t)
+  if (f === undefined) return
   for (const text of ['plain', '"quoted"', '"a\\012b\\"c\\\\d"', 'no\\quote\\101', '"abc', 'abc"', '"', '0x00ff01', '0X 61 62', '0sAP8B', '0sYWJj', '0s YWJj  YWJj ',
     '\\7x', '\\1234', 'a\\qb', '0x', '0s', '""']) {
     execFileSync('setfattr', ['-n', 'user.v', '-v', text, f])
