@@ -24,8 +24,8 @@ export const MORE_COMMANDS = ['chmod', 'chown', 'ln', 'rmdir', 'getfattr', 'setf
  * start with a dash (`chmod -w URL`: the mode, as in coreutils, not a flag).
  */
 export function preArgv (argv: readonly string[]): string[] {
-  const at = argv.findIndex(a => !a.startsWith('-'))
-  if (argv[at] === 'find') return findArgv(argv)
+  const at = commandIndex(argv)
+  if (argv[at] === 'find') return findArgv(argv, at)
   if (argv[at] === 'chmod') {
     let seen = false
     return argv.map((a, i) => {
@@ -35,6 +35,20 @@ export function preArgv (argv: readonly string[]): string[] {
     })
   }
   return [...argv]
+}
+
+/** Global flags written with their value as the next word (`--servers h1`). */
+const VALUE_FLAGS = new Set(['--servers', '--timeout', '--tls-dir', '--tls-cert', '--tls-key', '--tls-ca', '--tls-mgmt'])
+
+/** Where the command's name is: the first word that is neither a flag nor a global flag's value. */
+function commandIndex (argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--') return -1
+    if (!a.startsWith('-')) return i
+    if (VALUE_FLAGS.has(a)) i++
+  }
+  return -1
 }
 
 interface Helpers {

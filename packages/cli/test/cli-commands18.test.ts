@@ -246,6 +246,8 @@ t.test('find: GNU tests and rounding, output as find prints it', async t => {
   writeFileSync(local, '')
   utimesSync(local, old + 86400, old + 86400)
   t.same(await find(D, '-newer', local, '-name', 'k*'), [`${D}/k.C`], '-newer a local file')
+  const viaServers = await run(['--servers', e.cluster.volfileServer, 'find', `gluster:///${e.cluster.volume.name}/fd`, '-name', 'one.c'])
+  t.equal(viaServers.out, `gluster:///${e.cluster.volume.name}/fd/one.c\n`, 'find\'s tests also after a global flag and its value')
   const z = await run(['find', D, '-name', 'one.c', '-print0'])
   t.equal(z.out, `${D}/one.c\0`)
   const badSize = await run(['find', D, '-size', '12q'])

@@ -20,11 +20,9 @@ export const FIND_PRIMARIES: Readonly<Record<string, boolean>> = {
 /**
  * `find URL -name '*.c' -size -1M` as yargs can read it: `--name=*.c --size=-1M` (a value that
  * starts with a dash would otherwise be read as flags). Other one-dash words become `--word`, so
- * that an unsupported test (-exec) is reported by name as an unknown flag.
+ * that an unsupported test (-exec) is reported by name as an unknown flag. `at`: where `find` is.
  */
-export function findArgv (argv: readonly string[]): string[] {
-  const at = argv.indexOf('find')
-  if (at < 0 || argv.slice(0, at).some(a => !a.startsWith('-'))) return [...argv]
+export function findArgv (argv: readonly string[], at: number): string[] {
   const out = argv.slice(0, at + 1)
   for (let i = at + 1; i < argv.length; i++) {
     const a = argv[i]!
