@@ -54,8 +54,8 @@ function table (rows: Row[], o: DfOptions): string[] {
       ? [r.filesystem, String(x.inodes), String(x.iused), String(x.ifree), percent(x.iused, x.ifree)]
       : [r.filesystem, blocks(x.size), blocks(x.used), blocks(x.available), percent(x.used, x.available)]
   })
-  // GNU df's minimum widths: 14 for the name, 5 for the numbers
-  const w = head.map((h, i) => Math.max(i === 0 ? 14 : 5, h.length, ...cells.map(c => c[i]!.length)))
+  // GNU df's minimum widths: 14 for the name, 5 for the numbers, 4 for Use%
+  const w = head.map((h, i) => Math.max(i === 0 ? 14 : i === 4 ? 4 : 5, h.length, ...cells.map(c => c[i]!.length)))
   const line = (c: string[], err?: string): string => c.map((x, i) => i === 0 ? x.padEnd(w[0]!) : x.padStart(w[i]!)).join(' ').trimEnd() + (err !== undefined ? `  ${err}` : '')
   return [line(head), ...cells.map((c, i) => line(c, rows[i]!.error))]
 }
