@@ -6,7 +6,7 @@
 export type CliErrorCode =
   | 'EUSAGE'        // bad arguments
   | 'EXDEV'         // mv between volumes
-  | 'ENOENT' | 'EEXIST' | 'EISDIR' | 'ENOTDIR' | 'EINVAL'
+  | 'ENOENT' | 'EEXIST' | 'EISDIR' | 'ENOTDIR' | 'EINVAL' | 'EPERM' | 'EBUSY'
   | 'EGLUSTER_UNSUPPORTED'
 
 export class CliError extends Error {

@@ -20,6 +20,8 @@ import { buildFilter, filterArgs, joinFilterValues, type Filter } from './filter
 import { parseRate } from './bwlimit.js'
 import type { LogLevel } from '@gluster-ts/http'
 import { tlsFlags, tlsOptions } from './tls-flags.js'
+import { MORE_COMMANDS, moreCommands, preArgv } from './more-commands.js'
+import { COMPLETE_ENV, yargsShellEnv } from './commands/completion.js'
 // serve and cluster load @gluster-ts/http (pino, prom-client) and @gluster-ts/server: imported
 // when used, so `cat` and `ls` do not pay ~0.5 s of module loading for them
 const serving = (): Promise<typeof import('./commands/serve.js')> => import('./commands/serve.js')
@@ -29,7 +31,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 /** This package's version (package.json sits beside src/ and dist/, in the repo and in the tarball). */
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync', 'batch', 'shell'])
+const COMMANDS = new Set(['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync', ...MORE_COMMANDS, 'batch', 'shell'])
 
 type Args = Record<string, unknown> & { _: Array<string | number> }
 type Run = (s: Session, a: Args, dispatch: Dispatch) => Promise<number>
@@ -284,6 +286,8 @@ function commands (y: Argv, pick: (r: Run) => void, argv: readonly string[], lis
     allowInsecure: a['allow-insecure'] !== undefined ? a['allow-insecure'] === 'on' : undefined,
     tls: a.tls === true, sslAllow: a['ssl-allow'] !== undefined ? String(a['ssl-allow']) : undefined,
   }))
+  // issue 18: chmod chown ln rmdir getfattr setfattr df find completion
+  moreCommands(def, { url, strs, num })
 
   // batch and shell: many command lines over one connection per volume (commands/lines.ts)
   def('batch <file>', 'run gluster-ts commands, one per line, from FILE (- for stdin), over one connection per volume', y => y
@@ -340,6 +344,26 @@ function parser (argv: readonly string[], pick: (r: Run) => void = () => {}): Ar
   return commands(y, pick, argv)
 }
 
+/**
+ * What the completion scripts ask (commands/completion.ts): yargs's completions of these words,
+ * one per line, formatted for the shell the script names (yargs reads $SHELL when it builds).
+ */
+async function complete (words: readonly string[], io: Io): Promise<number> {
+  const saved = process.env.SHELL
+  process.env.SHELL = yargsShellEnv(io.env[COMPLETE_ENV])
+  try {
+    // yargs answers --get-yargs-completions while parsing (a command's own flags are known
+    // only inside that command's builder); with a parse callback its answer is the output
+    let output = ''
+    parser(['--get-yargs-completions', ...words]).parse(['--get-yargs-completions', ...words], {}, (_err: unknown, _a: unknown, out: string) => { output = out })
+    if (output !== '') io.stdout.write(output.endsWith('\n') ? output : output + '\n')
+    return EXIT.OK
+  } finally {
+    if (saved === undefined) delete process.env.SHELL
+    else process.env.SHELL = saved
+  }
+}
+
 function defaultIo (): Io {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }
 }
@@ -359,6 +383,7 @@ function unknownFlags (y: Argv, a: Args): string[] {
 
 /** Run the command line `argv` (without node and script); resolves with the exit status. */
 export async function main (argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  if (argv[0] === '--get-yargs-completions') return await complete(argv.slice(1), io)
   return await execute(argv, io, undefined)
 }
 
@@ -372,8 +397,9 @@ const CWD_DEFAULT = new Set(['ls', 'du', 'df', 'find', 'bricks', 'volfile'])
  * invocation's volumes, signal and global flags (the line's own flags win).
  */
 async function execute (rawArgv: readonly string[], io: Io, inner: Inner | undefined): Promise<number> {
-  // `--filter '- *.jpg'`: one word for yargs, which would take '- *.jpg' for a flag
-  const argv = joinFilterValues(rawArgv)
+  // find's one-dash tests and `chmod -w` (preArgv); `--filter '- *.jpg'`: one word for yargs,
+  // which would take '- *.jpg' for a flag
+  const argv = joinFilterValues(preArgv(rawArgv))
   let run: Run | undefined
   let parsed: Args | undefined
   let usageError: Error | undefined

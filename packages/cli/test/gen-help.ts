@@ -2,8 +2,9 @@
 // doc against this output): `npx tsx --conditions=gluster-ts-source packages/cli/test/gen-help.ts`
 import { main } from '../src/main.js'
 import { capture } from './helpers.js'
+import { MORE_COMMANDS } from '../src/more-commands.js'
 
-export const COMMANDS = ['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync', 'batch', 'shell']
+export const COMMANDS = ['cat', 'cp', 'ls', 'stat', 'put', 'rm', 'mkdir', 'mv', 'tail', 'truncate', 'touch', 'du', 'sum', 'volfile', 'bricks', 'serve', 'cluster', 'sync', ...MORE_COMMANDS, 'batch', 'shell']
 
 export async function helpText (cmd: string): Promise<string> {
   const c = capture()

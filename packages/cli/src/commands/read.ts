@@ -3,7 +3,7 @@ import { sha256 } from '../hash.js'
 import { Transform } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DumpProgram } from '@gluster-ts/rpc'
-import { fetchVolfile, parseServers, type Volume } from '@gluster-ts/volume'
+import { fetchVolfile, parseServers, type BrickClient, type Volume } from '@gluster-ts/volume'
 import type { Session } from '../session.js'
 import { EXIT } from '../errors.js'
 import { hasLines, lastLines, type TailCount } from '../format.js'
@@ -129,11 +129,16 @@ export async function volfile (s: Session, target: string): Promise<number> {
   }
 }
 
+/** A volume's bricks in the order of their names (client-0, client-1, … client-10). */
+export function sortedBricks (vol: Volume): BrickClient[] {
+  return [...vol.bricks.values()].sort((a, b) => a.spec.name.localeCompare(b.spec.name, 'en', { numeric: true }))
+}
+
 export async function bricks (s: Session, target: string, o: { pingTimeoutMs: number }): Promise<number> {
   try {
     const loc = s.remote(target, 'bricks')
     const vol = await s.volume(loc)
-    const list = [...vol.bricks.values()].sort((a, b) => a.spec.name.localeCompare(b.spec.name, 'en', { numeric: true }))
+    const list = sortedBricks(vol)
     const rows = await Promise.all(list.map(async b => {
       let latencyMs: number | null = null
       let error: string | undefined
