@@ -67,6 +67,13 @@ export class ClientLayer implements Layer {
         for (const e of r.reply) {
           offset = e.d_off
           if (e.name === '.' || e.name === '..') continue
+          // a name is one path component: a brick that sends '' or one with '/' or NUL would
+          // have callers that join it to a path (cp -r, sync, rm -r) reach outside the directory.
+          // Linux's FUSE refuses such an entry the same way (fs/fuse/readdir.c: EIO)
+          if (e.name === '' || e.name.includes('/') || e.name.includes('\0')) {
+            throw new GlusterError('EIO', `EIO: ${this.brick.label} listed an invalid name ${JSON.stringify(e.name)} in '${o.path ?? dir.gfid.toString('hex')}'`,
+              { syscall: 'readdir', errno: 5, brick: this.brick.label, ...(o.path !== undefined ? { path: o.path } : {}) })
+          }
           page.push({ name: e.name, d_type: e.d_type, stat: e.stat, dict: e.dict })
         }
         if (page.length > 0) yield page
