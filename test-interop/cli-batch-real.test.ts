@@ -8,17 +8,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadRealCluster } from '../test-cluster/real/index.js'
-import { binMissing, gts } from './cli-helpers.js'
+import { realCliCluster, gts } from './cli-helpers.js'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-const cluster = loadRealCluster()
-const missing = binMissing()
-if ('skip' in cluster) {
-  t.test('gluster-ts batch against the real cluster', { skip: `real cluster not available: ${cluster.skip}` }, async () => {})
-} else if (missing !== undefined) {
-  t.fail(missing)
-} else {
+const cluster = realCliCluster('gluster-ts batch against the real cluster')
+if (cluster !== undefined) {
   const ips = cluster.nodes.map(n => n.ip)
   const top = `gts-cli-batch-${process.pid}`
   const work = await mkdtemp(join(tmpdir(), 'gts-cli-batch-'))

@@ -7,21 +7,15 @@ import { execFile } from 'node:child_process'
 import { mkdir, rm, writeFile, symlink, utimes, lstat, access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { loadRealCluster } from '../test-cluster/real/index.js'
-import { binMissing, gts, oneLine } from './cli-helpers.js'
+import { realCliCluster, gts, oneLine } from './cli-helpers.js'
 
 const exec = promisify(execFile)
 /** the FUSE client caches attributes for 1 s: wait that out before it checks a file we changed */
 const fuseSettle = (): Promise<void> => new Promise(r => setTimeout(r, 1200))
 const sh = async (cmd: string, args: string[]): Promise<string> => (await exec(cmd, args, { maxBuffer: 16 << 20 })).stdout
 
-const cluster = loadRealCluster()
-const missing = binMissing()
-if ('skip' in cluster) {
-  t.test('issue 18 commands against the real cluster', { skip: `real cluster not available: ${cluster.skip}` }, async () => {})
-} else if (missing !== undefined) {
-  t.fail(missing)
-} else {
+const cluster = realCliCluster('issue 18 commands against the real cluster')
+if (cluster !== undefined) {
   // about 50 runs of the built command: well under a minute on CI, several on a box loaded 10 times over
   t.setTimeout(600_000)
   const ips = cluster.nodes.map(n => n.ip)

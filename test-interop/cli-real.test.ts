@@ -9,21 +9,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile, symlink, chmod, utimes, lstat,
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { loadRealCluster } from '../test-cluster/real/index.js'
-import { binMissing, gts, gtsSpawn, oneLine, until, walk } from './cli-helpers.js'
+import { realCliCluster, gts, gtsSpawn, oneLine, until, walk } from './cli-helpers.js'
 
 const exec = promisify(execFile)
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 /** the FUSE client caches attributes for 1 s: wait that out before it checks a file we changed */
 const fuseSettle = (): Promise<void> => new Promise(r => setTimeout(r, 1200))
 
-const cluster = loadRealCluster()
-const missing = binMissing()
-if ('skip' in cluster) {
-  t.test('gluster-ts against the real cluster', { skip: `real cluster not available: ${cluster.skip}` }, async () => {})
-} else if (missing !== undefined) {
-  t.fail(missing)
-} else {
+const cluster = realCliCluster('gluster-ts against the real cluster')
+if (cluster !== undefined) {
   const ips = cluster.nodes.map(n => n.ip)
   const top = `gts-cli-${process.pid}`
   const base = (vol: string): string => `gluster://${ips[0]},${ips[1]}:24007/${vol}/${top}`

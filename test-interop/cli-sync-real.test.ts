@@ -10,8 +10,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, utimes, writeFile 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { loadRealCluster } from '../test-cluster/real/index.js'
-import { binMissing, gts, gtsSpawn, until, walk } from './cli-helpers.js'
+import { realCliCluster, gts, gtsSpawn, until, walk } from './cli-helpers.js'
 
 const exec = promisify(execFile)
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -64,13 +63,8 @@ async function change (root: string, seed: number): Promise<{ update: string[], 
   return { update: update.sort(), delete: del.sort(), copy: copy.sort() }
 }
 
-const cluster = loadRealCluster()
-const missing = binMissing()
-if ('skip' in cluster) {
-  t.test('gluster-ts sync against the real cluster', { skip: `real cluster not available: ${cluster.skip}` }, async () => {})
-} else if (missing !== undefined) {
-  t.fail(missing)
-} else {
+const cluster = realCliCluster('gluster-ts sync against the real cluster')
+if (cluster !== undefined) {
   const ips = cluster.nodes.map(n => n.ip)
   const top = `gts-sync-${process.pid}`
   const U = `gluster://${ips[0]},${ips[1]}:24007/vol1/${top}`
