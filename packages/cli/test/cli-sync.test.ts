@@ -148,6 +148,26 @@ t.test('volume → local and volume → volume', async t => {
   t.same((await syncJson([`${U}/s2`, `${U}/s2copy`])).acts, [], 'volume to volume: unchanged on the next run')
 })
 
+t.test('a local symlink where the source now has a directory: refused, nothing written through it', async t => {
+  const base = scratch(t)
+  const outside = join(base, 'outside')
+  await mkdir(outside)
+  await tree(join(base, 'src'), { a: { link: outside } })
+  await vol.mkdir('/s3')
+  t.equal((await syncJson([join(base, 'src'), `${U}/s3/t`])).summary.copy, 1, 'the symlink goes up')
+  const dst = join(base, 'down')
+  t.equal((await syncJson([`${U}/s3/t`, dst])).summary.copy, 1, 'and comes down as a symlink')
+  // the volume's 'a' becomes a directory holding a file: the next sync down meets the symlink
+  await vol.unlink('/s3/t/a')
+  await vol.mkdir('/s3/t/a')
+  await vol.writeFile('/s3/t/a/x', 'x')
+  const r = await gts(['sync', `${U}/s3/t`, dst])
+  t.equal(r.code, 5, 'conflict status')
+  t.match(r.err, /a directory in the source, a symlink in the destination/)
+  t.same(await readdir(outside), [], 'nothing written where the symlink points')
+  t.equal(await readlink(join(dst, 'a')), outside, 'the symlink left as it was')
+})
+
 t.test('--checksum sees a change that keeps size and mtime', async t => {
   const src = scratch(t)
   await tree(src, { 'f.txt': 'aaaa' })
